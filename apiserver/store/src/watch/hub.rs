@@ -1,0 +1,186 @@
+//! The watch hub: live watchers, and the dispatcher thread that fans committed events out.
+//!
+//! Every event is built once at commit (`Arc<Event>`) and the same allocation goes to every
+//! matching watcher. Each watcher has a bounded queue; the dispatcher never waits on one: a
+//! watcher whose queue is full is cut off (its stream ends with `WatcherTooSlow`, so its client
+//! lists again) and every other watcher and every writer goes on at full speed.
+//!
+//! `published` is the newest revision handed to watchers. A new watcher registers under the hub
+//! lock, reads history up to `published` itself (catch-up) and receives everything above it
+//! live, so the change from history to live events has no gap and no duplicate.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::sync::mpsc::{self, error::TrySendError};
+
+use crate::types::{Event, WatchItem, WatchTarget};
+
+/// Shared between a watcher's slot in the hub and its stream.
+#[derive(Debug, Default)]
+pub(crate) struct WatcherStatus {
+    /// Set when the dispatcher cut the watcher off for falling behind.
+    pub too_slow: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Slot {
+    target: WatchTarget,
+    /// First revision this watcher wants live.
+    start: u64,
+    tx: mpsc::Sender<WatchItem>,
+    status: Arc<WatcherStatus>,
+}
+
+/// Live watchers and the newest published revision. Lock order: hub before state.
+#[derive(Debug, Default)]
+pub(crate) struct Hub {
+    slots: Vec<Slot>,
+    published: u64,
+}
+
+/// What a new watcher gets back from registration.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    pub rx: mpsc::Receiver<WatchItem>,
+    pub status: Arc<WatcherStatus>,
+    /// Events up to this revision come from history (catch-up), later ones live.
+    pub published: u64,
+}
+
+impl Hub {
+    pub fn new(published: u64) -> Self {
+        Self { slots: Vec::new(), published }
+    }
+
+    #[cfg(test)]
+    pub fn published(&self) -> u64 {
+        self.published
+    }
+
+    pub fn watchers(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Adds a watcher that receives every matching event at or above `start` published from now.
+    pub fn register(&mut self, target: WatchTarget, start: u64, buffer: usize) -> Registration {
+        let (tx, rx) = mpsc::channel(buffer.max(1));
+        let status = Arc::new(WatcherStatus::default());
+        self.slots.push(Slot { target, start, tx, status: status.clone() });
+        Registration { rx, status, published: self.published }
+    }
+
+    /// Hands one commit batch to every matching watcher.
+    fn publish(&mut self, events: &[Arc<Event>]) {
+        let Some(last) = events.last() else { return };
+        for slot in &mut self.slots {
+            for event in events {
+                if event.revision() < slot.start || !slot.target.matches(&event.kv.key) {
+                    continue;
+                }
+                match slot.tx.try_send(WatchItem::Event(event.clone())) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(_)) => {
+                        slot.status.too_slow.store(true, Ordering::Release);
+                        break;
+                    }
+                    Err(TrySendError::Closed(_)) => break,
+                }
+            }
+        }
+        self.published = last.revision();
+        self.drop_ended();
+    }
+
+    /// Tells every idle-or-busy watcher that everything up to `published` has been delivered.
+    fn progress(&mut self) {
+        let revision = self.published;
+        for slot in &self.slots {
+            // A watcher that starts in the future has nothing to bookmark yet; a full queue
+            // already carries newer news.
+            if slot.start <= revision + 1 {
+                let _ = slot.tx.try_send(WatchItem::Progress { revision });
+            }
+        }
+        self.drop_ended();
+    }
+
+    fn drop_ended(&mut self) {
+        self.slots.retain(|slot| !slot.tx.is_closed() && !slot.status.too_slow.load(Ordering::Acquire));
+    }
+}
+
+/// The dispatcher thread: publishes commit batches in order and sends progress notifications
+/// every `progress_interval` (never more often). Returns when the committer is gone.
+pub(crate) fn run_dispatcher(
+    hub: &Mutex<Hub>,
+    batches: std::sync::mpsc::Receiver<Vec<Arc<Event>>>,
+    progress_interval: Duration,
+) {
+    let mut next_progress = Instant::now() + progress_interval;
+    loop {
+        let wait = next_progress.saturating_duration_since(Instant::now());
+        match batches.recv_timeout(wait) {
+            Ok(events) => hub.lock().publish(&events),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if Instant::now() >= next_progress {
+            hub.lock().progress();
+            next_progress = Instant::now() + progress_interval;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::types::{EventKind, KeyValue};
+
+    fn event(key: &'static str, revision: u64) -> Arc<Event> {
+        Arc::new(Event {
+            kind: EventKind::Put,
+            kv: KeyValue {
+                key: Bytes::from_static(key.as_bytes()),
+                value: Bytes::new(),
+                create_revision: revision,
+                mod_revision: revision,
+                version: 1,
+            },
+            prev: None,
+            committed_at: None,
+        })
+    }
+
+    #[test]
+    fn a_full_watcher_is_cut_off_and_the_others_keep_receiving() {
+        let mut hub = Hub::new(0);
+        let slow = hub.register(WatchTarget::Prefix(Bytes::from_static(b"/")), 1, 2);
+        let mut fast = hub.register(WatchTarget::Prefix(Bytes::from_static(b"/")), 1, 100);
+        for revision in 1..=5 {
+            hub.publish(&[event("/a", revision)]);
+            while let Ok(WatchItem::Event(_)) = fast.rx.try_recv() {}
+        }
+        assert!(slow.status.too_slow.load(Ordering::Acquire));
+        assert_eq!(hub.watchers(), 1);
+        assert_eq!(hub.published(), 5);
+    }
+
+    #[test]
+    fn events_below_start_or_outside_target_are_not_sent() {
+        let mut hub = Hub::new(0);
+        let mut reg = hub.register(WatchTarget::Key(Bytes::from_static(b"/a")), 3, 10);
+        hub.publish(&[event("/a", 1), event("/b", 2), event("/a", 3), event("/ab", 4)]);
+        let revisions: Vec<u64> = std::iter::from_fn(|| match reg.rx.try_recv() {
+            Ok(WatchItem::Event(e)) => Some(e.revision()),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(revisions, vec![3]);
+    }
+}

@@ -1,0 +1,159 @@
+//! A watcher's stream: history first (read in chunks from the backend), then its live queue.
+//!
+//! ```text
+//! CatchingUp { next ..= published }  ──history exhausted──►  Live (queue)  ──► Ended
+//!        │ history compacted meanwhile                          │ cut off / store gone
+//!        └──────────────► Err(Compacted) ──► Ended ◄────────────┘ Err(WatcherTooSlow | Closed)
+//! ```
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use tokio::sync::mpsc;
+
+use super::hub::WatcherStatus;
+use crate::backend::Backend;
+use crate::error::{Result, StoreError};
+use crate::mvcc::Shared;
+use crate::mvcc::index::key_value;
+use crate::types::{Event, EventKind, KeyValue, WatchItem, WatchTarget};
+
+/// History events read per backend scan.
+const CATCH_UP_CHUNK: usize = 512;
+
+pub(crate) struct MvccWatch<B: Backend> {
+    shared: Arc<Shared<B>>,
+    target: WatchTarget,
+    /// Next history revision to read; history is done once `next > catch_up_end`.
+    next: u64,
+    catch_up_end: u64,
+    ready: VecDeque<WatchItem>,
+    rx: mpsc::Receiver<WatchItem>,
+    status: Arc<WatcherStatus>,
+    ended: bool,
+}
+
+impl<B: Backend> MvccWatch<B> {
+    pub fn new(
+        shared: Arc<Shared<B>>,
+        target: WatchTarget,
+        start: u64,
+        catch_up_end: u64,
+        rx: mpsc::Receiver<WatchItem>,
+        status: Arc<WatcherStatus>,
+    ) -> Self {
+        Self { shared, target, next: start, catch_up_end, ready: VecDeque::new(), rx, status, ended: false }
+    }
+
+    /// Reads the next chunk of history into `ready`.
+    fn catch_up(&mut self) -> Result<()> {
+        let from = self.next;
+        let records = self.shared.backend.read_range(from, self.catch_up_end, CATCH_UP_CHUNK)?;
+        let state = self.shared.state.read();
+        // Compaction raises `compacted` before it deletes anything, so a chunk read while
+        // `compacted < from` holds is complete.
+        if from <= state.compacted {
+            return Err(StoreError::Compacted { compacted: state.compacted });
+        }
+        for (offset, record) in records.iter().enumerate() {
+            if record.revision != from + offset as u64 {
+                return Err(StoreError::Corrupt { revision: from + offset as u64, reason: "gap in revision log" });
+            }
+            if !self.target.matches(&record.key) {
+                continue;
+            }
+            // The value this change replaced: compaction keeps it (the newest live entry at or
+            // below the compacted revision survives), so it is readable for every event above.
+            let prev = match state.index.get(&record.key) {
+                Some((key, history)) => match history.before(record.revision) {
+                    Some(entry) if !entry.tombstone => {
+                        let value = match history.cached_value(entry) {
+                            Some(value) => value.clone(),
+                            None => match self.shared.backend.read(entry.mod_revision)? {
+                                Some(prev) => prev.value,
+                                None => return Err(StoreError::Compacted { compacted: state.compacted }),
+                            },
+                        };
+                        Some(key_value(key, entry, value))
+                    }
+                    _ => None,
+                },
+                None => None,
+            };
+            let event = if record.tombstone {
+                Event {
+                    kind: EventKind::Delete,
+                    kv: KeyValue {
+                        key: record.key.clone(),
+                        value: bytes::Bytes::new(),
+                        create_revision: 0,
+                        mod_revision: record.revision,
+                        version: 0,
+                    },
+                    prev,
+                    committed_at: None,
+                }
+            } else {
+                Event {
+                    kind: EventKind::Put,
+                    kv: KeyValue {
+                        key: record.key.clone(),
+                        value: record.value.clone(),
+                        create_revision: record.create_revision,
+                        mod_revision: record.revision,
+                        version: record.version,
+                    },
+                    prev,
+                    committed_at: None,
+                }
+            };
+            self.ready.push_back(WatchItem::Event(Arc::new(event)));
+        }
+        self.next = match records.last() {
+            Some(last) => last.revision + 1,
+            // Nothing stored in range: history up to `catch_up_end` was compacted away.
+            None => return Err(StoreError::Compacted { compacted: state.compacted }),
+        };
+        Ok(())
+    }
+
+    fn end(&mut self, err: StoreError) -> Poll<Option<Result<WatchItem>>> {
+        self.ended = true;
+        self.ready.clear();
+        Poll::Ready(Some(Err(err)))
+    }
+}
+
+impl<B: Backend> Stream for MvccWatch<B> {
+    type Item = Result<WatchItem>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            if let Some(item) = this.ready.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            if this.next <= this.catch_up_end {
+                if let Err(err) = this.catch_up() {
+                    return this.end(err);
+                }
+                continue;
+            }
+            return match this.rx.poll_recv(cx) {
+                Poll::Ready(Some(item)) => Poll::Ready(Some(Ok(item))),
+                Poll::Ready(None) if this.status.too_slow.load(Ordering::Acquire) => {
+                    this.end(StoreError::WatcherTooSlow)
+                }
+                Poll::Ready(None) => this.end(StoreError::Closed),
+                Poll::Pending => Poll::Pending,
+            };
+        }
+    }
+}
