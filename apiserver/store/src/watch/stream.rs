@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 use futures::Stream;
 use tokio::sync::mpsc;
 
-use super::hub::WatcherStatus;
+use super::hub::{Batch, Delivery, WatcherStatus};
 use crate::backend::Backend;
 use crate::error::{Result, StoreError};
 use crate::mvcc::Shared;
@@ -31,8 +31,12 @@ pub(crate) struct MvccWatch<B: Backend> {
     /// Next history revision to read; history is done once `next > catch_up_end`.
     next: u64,
     catch_up_end: u64,
+    /// First revision wanted (live batches may hold earlier events for other watchers).
+    start: u64,
     ready: VecDeque<WatchItem>,
-    rx: mpsc::Receiver<WatchItem>,
+    /// The live batch being read, and the position in it.
+    batch: Option<(Batch, usize)>,
+    rx: mpsc::Receiver<Delivery>,
     status: Arc<WatcherStatus>,
     ended: bool,
 }
@@ -43,10 +47,34 @@ impl<B: Backend> MvccWatch<B> {
         target: WatchTarget,
         start: u64,
         catch_up_end: u64,
-        rx: mpsc::Receiver<WatchItem>,
+        rx: mpsc::Receiver<Delivery>,
         status: Arc<WatcherStatus>,
     ) -> Self {
-        Self { shared, target, next: start, catch_up_end, ready: VecDeque::new(), rx, status, ended: false }
+        Self {
+            shared,
+            target,
+            next: start,
+            catch_up_end,
+            start,
+            ready: VecDeque::new(),
+            batch: None,
+            rx,
+            status,
+            ended: false,
+        }
+    }
+
+    /// The next event of the current live batch that this watcher wants.
+    fn next_in_batch(&mut self) -> Option<Arc<Event>> {
+        let (batch, position) = self.batch.as_mut()?;
+        while let Some(event) = batch.get(*position) {
+            *position += 1;
+            if event.revision() >= self.start && self.target.matches(&event.kv.key) {
+                return Some(event.clone());
+            }
+        }
+        self.batch = None;
+        None
     }
 
     /// Reads the next chunk of history into `ready`.
@@ -124,6 +152,7 @@ impl<B: Backend> MvccWatch<B> {
     fn end(&mut self, err: StoreError) -> Poll<Option<Result<WatchItem>>> {
         self.ended = true;
         self.ready.clear();
+        self.batch = None;
         Poll::Ready(Some(Err(err)))
     }
 }
@@ -140,6 +169,9 @@ impl<B: Backend> Stream for MvccWatch<B> {
             if let Some(item) = this.ready.pop_front() {
                 return Poll::Ready(Some(Ok(item)));
             }
+            if let Some(event) = this.next_in_batch() {
+                return Poll::Ready(Some(Ok(WatchItem::Event(event))));
+            }
             if this.next <= this.catch_up_end {
                 if let Err(err) = this.catch_up() {
                     return this.end(err);
@@ -147,7 +179,13 @@ impl<B: Backend> Stream for MvccWatch<B> {
                 continue;
             }
             return match this.rx.poll_recv(cx) {
-                Poll::Ready(Some(item)) => Poll::Ready(Some(Ok(item))),
+                Poll::Ready(Some(Delivery::Events(batch))) => {
+                    this.batch = Some((batch, 0));
+                    continue;
+                }
+                Poll::Ready(Some(Delivery::Progress(revision))) => {
+                    Poll::Ready(Some(Ok(WatchItem::Progress { revision })))
+                }
                 Poll::Ready(None) if this.status.too_slow.load(Ordering::Acquire) => {
                     this.end(StoreError::WatcherTooSlow)
                 }
