@@ -9,6 +9,7 @@
 //! Run: `ci/bench` (or `cargo bench -p apiserver-store --bench store --profile dev`).
 //! `BENCH_SECONDS` sets each write phase's length (default 5).
 
+use std::future::Future;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -60,23 +61,26 @@ fn value() -> Bytes {
     Bytes::from(vec![b'v'; VALUE_BYTES])
 }
 
-async fn ours(dir: &Path, writers: usize, phase: Duration) -> Row {
-    let store = RocksStore::open_rocks(dir, StoreOptions::default()).expect("open store");
+/// Runs `writers` tasks for `phase`, each calling `put(writer, n)` for n = 0, 1, ...; returns
+/// the wall time and every call's latency.
+async fn drive<P, F>(writers: usize, phase: Duration, put: P) -> (Duration, Vec<Duration>)
+where
+    P: Fn(usize, u64) -> F + Clone + Send + 'static,
+    F: Future<Output = ()> + Send,
+{
     let deadline = Instant::now() + phase;
     let started = Instant::now();
     let tasks: Vec<_> = (0..writers)
         .map(|w| {
-            let store = store.clone();
+            let put = put.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
-                let value = value();
                 for n in 0u64.. {
                     if Instant::now() >= deadline {
                         break;
                     }
-                    let key = Bytes::from(format!("/bench/{writers}/{w}/{n}"));
                     let t = Instant::now();
-                    store.put(key, value.clone(), Precondition::None).await.expect("put");
+                    put(w, n).await;
                     latencies.push(t.elapsed());
                 }
                 latencies
@@ -87,7 +91,21 @@ async fn ours(dir: &Path, writers: usize, phase: Duration) -> Row {
     for task in tasks {
         all.extend(task.await.unwrap());
     }
-    row("kybernetes store", writers, started.elapsed(), all)
+    (started.elapsed(), all)
+}
+
+async fn ours(dir: &Path, writers: usize, phase: Duration) -> Row {
+    let store = RocksStore::open_rocks(dir, StoreOptions::default()).expect("open store");
+    let value = value();
+    let (elapsed, latencies) = drive(writers, phase, move |w, n| {
+        let (store, value) = (store.clone(), value.clone());
+        async move {
+            let key = Bytes::from(format!("/bench/{writers}/{w}/{n}"));
+            store.put(key, value, Precondition::None).await.expect("put");
+        }
+    })
+    .await;
+    row("kybernetes store", writers, elapsed, latencies)
 }
 
 fn free_port() -> u16 {
@@ -125,32 +143,15 @@ fn start_etcd(dir: &Path) -> Option<Etcd> {
 
 async fn etcd(etcd: &Etcd, writers: usize, phase: Duration) -> Row {
     let client = etcd_client::Client::connect([etcd.endpoint.as_str()], None).await.expect("connect to etcd");
-    let deadline = Instant::now() + phase;
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..writers)
-        .map(|w| {
-            let mut kv = client.kv_client();
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                let value = vec![b'v'; VALUE_BYTES];
-                for n in 0u64.. {
-                    if Instant::now() >= deadline {
-                        break;
-                    }
-                    let key = format!("/bench/{writers}/{w}/{n}");
-                    let t = Instant::now();
-                    kv.put(key, value.clone(), None).await.expect("etcd put");
-                    latencies.push(t.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.unwrap());
-    }
-    row("etcd 3.4", writers, started.elapsed(), all)
+    let value = vec![b'v'; VALUE_BYTES];
+    let (elapsed, latencies) = drive(writers, phase, move |w, n| {
+        let (mut kv, value) = (client.kv_client(), value.clone());
+        async move {
+            kv.put(format!("/bench/{writers}/{w}/{n}"), value, None).await.expect("etcd put");
+        }
+    })
+    .await;
+    row("etcd 3.4", writers, elapsed, latencies)
 }
 
 async fn wait_for_etcd(etcd: &Etcd) -> bool {

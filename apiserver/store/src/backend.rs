@@ -9,6 +9,7 @@
 use bytes::Bytes;
 
 use crate::error::Result;
+use crate::types::{Event, EventKind, KeyValue};
 
 /// One revision of the log: the write committed at `revision`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,22 @@ pub struct Record {
     pub version: u64,
     /// Whether this write deleted the key.
     pub tombstone: bool,
+}
+
+impl Record {
+    /// The watch event of this write, given the value it replaced. The one place events are
+    /// built, for live delivery at commit and for history replay alike.
+    pub fn to_event(&self, prev: Option<KeyValue>) -> Event {
+        let kind = if self.tombstone { EventKind::Delete } else { EventKind::Put };
+        let kv = KeyValue {
+            key: self.key.clone(),
+            value: self.value.clone(),
+            create_revision: self.create_revision,
+            mod_revision: self.revision,
+            version: self.version,
+        };
+        Event { kind, kv, prev, committed_at: None }
+    }
 }
 
 /// Compaction markers and the revision floor, persisted next to the log.

@@ -183,47 +183,28 @@ impl Plan<'_> {
         };
         check(precondition, current.as_ref())?;
         let revision = self.revision + 1;
-        let (record, event) = match write {
-            Write::Put { value, .. } => {
-                let kv = KeyValue {
-                    key: key.clone(),
-                    value: value.clone(),
-                    create_revision: current.as_ref().map_or(revision, |c| c.create_revision),
-                    mod_revision: revision,
-                    version: current.as_ref().map_or(1, |c| c.version + 1),
-                };
-                let record = Record {
-                    revision,
-                    key: key.clone(),
-                    value: value.clone(),
-                    create_revision: kv.create_revision,
-                    version: kv.version,
-                    tombstone: false,
-                };
-                self.overlay.insert(key.clone(), Some(kv.clone()));
-                (record, Event { kind: EventKind::Put, kv, prev: current, committed_at: None })
-            }
-            Write::Delete { .. } => {
-                let Some(prev) = current else { return Err(StoreError::NotFound) };
-                let record = Record {
-                    revision,
-                    key: key.clone(),
-                    value: Bytes::new(),
-                    create_revision: 0,
-                    version: 0,
-                    tombstone: true,
-                };
-                self.overlay.insert(key.clone(), None);
-                let kv = KeyValue {
-                    key: key.clone(),
-                    value: Bytes::new(),
-                    create_revision: 0,
-                    mod_revision: revision,
-                    version: 0,
-                };
-                (record, Event { kind: EventKind::Delete, kv, prev: Some(prev), committed_at: None })
-            }
+        let record = match write {
+            Write::Put { value, .. } => Record {
+                revision,
+                key: key.clone(),
+                value: value.clone(),
+                create_revision: current.as_ref().map_or(revision, |c| c.create_revision),
+                version: current.as_ref().map_or(1, |c| c.version + 1),
+                tombstone: false,
+            },
+            Write::Delete { .. } if current.is_none() => return Err(StoreError::NotFound),
+            Write::Delete { .. } => Record {
+                revision,
+                key: key.clone(),
+                value: Bytes::new(),
+                create_revision: 0,
+                version: 0,
+                tombstone: true,
+            },
         };
+        let event = record.to_event(current);
+        let now = (event.kind == EventKind::Put).then(|| event.kv.clone());
+        self.overlay.insert(key.clone(), now);
         self.revision = revision;
         Ok((record, Arc::new(event)))
     }

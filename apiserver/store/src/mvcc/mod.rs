@@ -347,3 +347,59 @@ impl<B: Backend> Store for MvccStore<B> {
         compact::compact(self.shared(), revision)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::backend::{Markers, Record};
+
+    /// A memory backend whose appends fail on demand, like a disk whose fsync fails.
+    #[derive(Debug, Default)]
+    struct FailingDisk {
+        inner: MemoryBackend,
+        fail: AtomicBool,
+    }
+
+    impl Backend for FailingDisk {
+        fn load(&self, visit: &mut dyn FnMut(Record)) -> Result<Markers> {
+            self.inner.load(visit)
+        }
+        fn append(&self, records: &[Record]) -> Result<()> {
+            if self.fail.load(Ordering::Acquire) {
+                return Err(StoreError::Io("fsync: input/output error".into()));
+            }
+            self.inner.append(records)
+        }
+        fn read(&self, revision: u64) -> Result<Option<Record>> {
+            self.inner.read(revision)
+        }
+        fn read_range(&self, from: u64, to: u64, limit: usize) -> Result<Vec<Record>> {
+            self.inner.read_range(from, to, limit)
+        }
+        fn begin_compaction(&self, revision: u64, floor: u64) -> Result<()> {
+            self.inner.begin_compaction(revision, floor)
+        }
+        fn remove(&self, revisions: &[u64]) -> Result<()> {
+            self.inner.remove(revisions)
+        }
+        fn finish_compaction(&self, revision: u64) -> Result<()> {
+            self.inner.finish_compaction(revision)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_sync_poisons_the_store_and_hands_out_no_revision() {
+        let store = MvccStore::open(FailingDisk::default(), StoreOptions::default()).unwrap();
+        let key = Bytes::from_static(b"/k");
+        store.create(key.clone(), Bytes::from_static(b"1")).await.unwrap();
+        store.shared().backend.fail.store(true, Ordering::Release);
+        assert!(matches!(store.put(key.clone(), Bytes::new(), Precondition::None).await, Err(StoreError::Io(_))));
+        // Even once the disk works again, nothing more is written until the store is reopened.
+        store.shared().backend.fail.store(false, Ordering::Release);
+        assert!(matches!(store.put(key.clone(), Bytes::new(), Precondition::None).await, Err(StoreError::Io(_))));
+        assert_eq!(store.current_revision(), 1);
+        assert_eq!(store.get(&key, 0).await.unwrap().value, Bytes::from_static(b"1"));
+    }
+}

@@ -20,7 +20,7 @@ use crate::backend::Backend;
 use crate::error::{Result, StoreError};
 use crate::mvcc::Shared;
 use crate::mvcc::index::key_value;
-use crate::types::{Event, EventKind, KeyValue, WatchItem, WatchTarget};
+use crate::types::{Event, WatchItem, WatchTarget};
 
 /// History events read per backend scan.
 const CATCH_UP_CHUNK: usize = 512;
@@ -112,33 +112,7 @@ impl<B: Backend> MvccWatch<B> {
                 },
                 None => None,
             };
-            let event = if record.tombstone {
-                Event {
-                    kind: EventKind::Delete,
-                    kv: KeyValue {
-                        key: record.key.clone(),
-                        value: bytes::Bytes::new(),
-                        create_revision: 0,
-                        mod_revision: record.revision,
-                        version: 0,
-                    },
-                    prev,
-                    committed_at: None,
-                }
-            } else {
-                Event {
-                    kind: EventKind::Put,
-                    kv: KeyValue {
-                        key: record.key.clone(),
-                        value: record.value.clone(),
-                        create_revision: record.create_revision,
-                        mod_revision: record.revision,
-                        version: record.version,
-                    },
-                    prev,
-                    committed_at: None,
-                }
-            };
+            let event = record.to_event(prev);
             self.ready.push_back(WatchItem::Event(Arc::new(event)));
         }
         self.next = match records.last() {
