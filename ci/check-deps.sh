@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# Dependency rules (ARCHITECTURE.md): only apiserver-store links RocksDB.
+# Dependency rules (ARCHITECTURE.md):
+#  - only apiserver-store links RocksDB;
+#  - apiserver-machinery is sans-IO: no tokio, hyper or rocksdb in its dependency tree.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
+fail=0
+
 direct=$(cargo tree --workspace --locked -e normal,build,dev -i rocksdb --depth 1 --prefix none 2>/dev/null \
   | tail -n +2 | awk '{print $1}' | sort -u)
 if [ "$direct" != "apiserver-store" ]; then
   echo "check-deps: only apiserver-store may depend on rocksdb; found: $direct" >&2
-  exit 1
+  fail=1
 fi
-echo "check-deps: ok"
+
+io=$(cargo tree --locked -p apiserver-machinery -e normal --prefix none \
+  | awk '{print $1}' | grep -E '^(tokio|hyper|rocksdb|librocksdb-sys)$' | sort -u || true)
+if [ -n "$io" ]; then
+  echo "check-deps: apiserver-machinery must stay sans-IO; it depends on: $io" >&2
+  fail=1
+fi
+
+[ "$fail" -eq 0 ] && echo "check-deps: ok"
+exit "$fail"
