@@ -147,10 +147,10 @@ fn commit_batch<B: Backend>(
         });
         let _ = pending.reply.send(reply);
     }
-    if !published.is_empty() {
-        // Blocks only if the dispatcher is a whole queue of batches behind; a single slow
-        // watcher never blocks the dispatcher (it is cut off instead).
-        let _ = events.send(published);
+    // Blocks only if the dispatcher is a whole queue of batches behind; a single slow watcher
+    // never blocks the dispatcher (it is cut off instead).
+    if !published.is_empty() && events.send(published).is_err() {
+        tracing::error!("watch dispatcher is gone; live watches receive nothing more");
     }
 }
 

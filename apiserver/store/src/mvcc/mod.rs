@@ -42,10 +42,26 @@ pub struct StoreOptions {
     pub compaction_check: Duration,
     /// How often watchers get a progress notification. Default 5 s.
     pub progress_interval: Duration,
-    /// Events a watcher may have queued before it counts as too slow and is ended. Default 10,000.
+    /// Commit batches (each one or more events) a watcher may have queued before it counts as
+    /// too slow and is ended. Default 10,000.
     pub watch_buffer: usize,
     /// Writes that may wait for the committer before writers wait to enqueue. Default 8,192.
     pub write_queue: usize,
+}
+
+impl StoreOptions {
+    /// The options with every value brought into a range the engine can run with: no zero
+    /// intervals (a busy loop) or queue sizes, no durations so long that deadlines overflow.
+    pub fn normalized(mut self) -> Self {
+        const DAY: Duration = Duration::from_secs(86_400);
+        const MAX_QUEUE: usize = 1 << 20;
+        self.history_window = self.history_window.min(365 * DAY);
+        self.compaction_check = self.compaction_check.clamp(Duration::from_millis(1), DAY);
+        self.progress_interval = self.progress_interval.clamp(Duration::from_millis(1), DAY);
+        self.watch_buffer = self.watch_buffer.clamp(1, MAX_QUEUE);
+        self.write_queue = self.write_queue.clamp(1, MAX_QUEUE);
+        self
+    }
 }
 
 impl Default for StoreOptions {
@@ -152,6 +168,7 @@ impl<B: Backend> MvccStore<B> {
     /// Recovers the index from `backend` (finishing an interrupted compaction) and starts the
     /// engine's threads.
     pub fn open(backend: B, options: StoreOptions) -> Result<Self> {
+        let options = options.normalized();
         let mut index = Index::default();
         let mut last = 0;
         let markers = backend.load(&mut |record| {
@@ -176,7 +193,7 @@ impl<B: Backend> MvccStore<B> {
             poisoned: AtomicBool::new(false),
             compaction: Mutex::new(()),
         });
-        let (writes, queue) = mpsc::channel(options.write_queue.max(1));
+        let (writes, queue) = mpsc::channel(options.write_queue);
         let (events_tx, events_rx) = std::sync::mpsc::sync_channel(1024);
         let (stop_compactor, stopped) = std::sync::mpsc::channel();
         let spawn = |name: &str, body: Box<dyn FnOnce() + Send>| {

@@ -144,6 +144,8 @@ macro_rules! store_suite {
             crash_while_compacting_newest_tombstone_keeps_revision,
             watch_events_match_history_prev_values_and_creates,
             watch_resumes_after_restart_from_its_revision,
+            watch_ends_with_closed_when_the_store_is_dropped,
+            extreme_options_are_clamped_not_fatal,
         );
     };
     (@tests $disk:expr; $($name:ident),* $(,)?) => {

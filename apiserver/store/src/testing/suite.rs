@@ -625,3 +625,56 @@ pub async fn watch_events_match_history_prev_values_and_creates<D: TestDisk>(dis
         }
     }
 }
+
+/// A watch outliving its store ends with `Closed` (instead of hanging) and no longer holds the
+/// data open: the store can be opened again while the ended stream still exists.
+pub async fn watch_ends_with_closed_when_the_store_is_dropped<D: TestDisk>(disk: &D) {
+    let store = disk.open(test_options());
+    store.create(b("/a"), b("v")).await.unwrap();
+    let mut watch = store.watch(prefix("/"), 0).await.unwrap();
+    drop(store);
+    loop {
+        match next_item(&mut watch).await {
+            Some(Ok(WatchItem::Progress { .. })) => continue,
+            Some(Err(StoreError::Closed)) => break,
+            other => panic!("expected Closed, got {other:?}"),
+        }
+    }
+    assert!(next_item(&mut watch).await.is_none());
+    let reopened = disk.open(test_options());
+    assert_eq!(reopened.get(b"/a", 0).await.unwrap().value, b("v"));
+}
+
+/// Zero or huge intervals and queue sizes neither panic, spin, nor stall watches.
+pub async fn extreme_options_are_clamped_not_fatal<D: TestDisk>(disk: &D) {
+    for options in [
+        StoreOptions {
+            progress_interval: Duration::ZERO,
+            compaction_check: Duration::ZERO,
+            watch_buffer: 0,
+            write_queue: 0,
+            ..test_options()
+        },
+        StoreOptions {
+            progress_interval: Duration::MAX,
+            compaction_check: Duration::MAX,
+            history_window: Duration::MAX,
+            watch_buffer: usize::MAX,
+            write_queue: usize::MAX,
+        },
+    ] {
+        let store = disk.open(options);
+        let mut watch = store.watch(prefix("/x/"), 0).await.unwrap();
+        let kv = store.put(b("/x/k"), b("v"), Precondition::None).await.unwrap();
+        loop {
+            match next_item(&mut watch).await {
+                Some(Ok(WatchItem::Event(event))) => {
+                    assert_eq!(event.kv, kv);
+                    break;
+                }
+                Some(Ok(WatchItem::Progress { .. })) => continue,
+                other => panic!("expected the event, got {other:?}"),
+            }
+        }
+    }
+}

@@ -83,7 +83,9 @@ impl Hub {
 
     /// Adds a watcher that receives every matching event at or above `start` published from now.
     pub fn register(&mut self, target: WatchTarget, start: u64, buffer: usize) -> Registration {
-        let (tx, rx) = mpsc::channel(buffer.max(1));
+        // One slot more than the buffer: room for the single progress message a queue may hold,
+        // so bookmarks never push a watcher that keeps up over its limit.
+        let (tx, rx) = mpsc::channel(buffer.max(1) + 1);
         let status = Arc::new(WatcherStatus::default());
         self.slots.push(Slot { target, start, tx, status: status.clone() });
         Registration { rx, status, published: self.published }
@@ -105,13 +107,15 @@ impl Hub {
         self.drop_ended();
     }
 
-    /// Tells every idle-or-busy watcher that everything up to `published` has been delivered.
+    /// Tells every caught-up watcher that everything up to `published` has been delivered.
     fn progress(&mut self) {
         let revision = self.published;
         for slot in &self.slots {
-            // A watcher that starts in the future has nothing to bookmark yet; a full queue
-            // already carries newer news.
-            if slot.start <= revision + 1 {
+            // Only into an empty queue: a watcher with queued events learns more from them, and
+            // at most one progress message ever waits in a queue. A watcher that starts in the
+            // future has nothing to bookmark yet.
+            let idle = slot.tx.capacity() == slot.tx.max_capacity();
+            if idle && slot.start <= revision + 1 {
                 let _ = slot.tx.try_send(Delivery::Progress(revision));
             }
         }
@@ -124,7 +128,8 @@ impl Hub {
 }
 
 /// The dispatcher thread: publishes commit batches in order and sends progress notifications
-/// every `progress_interval` (never more often). Returns when the committer is gone.
+/// every `progress_interval` (never more often). Returns when the committer is gone (the store
+/// was dropped), ending every live watch with `Closed`.
 pub(crate) fn run_dispatcher(
     hub: &Mutex<Hub>,
     batches: std::sync::mpsc::Receiver<Vec<Arc<Event>>>,
@@ -136,7 +141,11 @@ pub(crate) fn run_dispatcher(
         match batches.recv_timeout(wait) {
             Ok(events) => hub.lock().publish(events.into()),
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Disconnected) => {
+                // Dropping the senders lets each stream see the end of its queue.
+                hub.lock().slots.clear();
+                return;
+            }
         }
         if Instant::now() >= next_progress {
             hub.lock().progress();

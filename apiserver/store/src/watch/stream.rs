@@ -24,9 +24,12 @@ use crate::types::{Event, WatchItem, WatchTarget};
 
 /// History events read per backend scan.
 const CATCH_UP_CHUNK: usize = 512;
+/// Backend scans one poll may make before yielding to the executor.
+const CHUNKS_PER_POLL: usize = 8;
 
 pub(crate) struct MvccWatch<B: Backend> {
-    shared: Arc<Shared<B>>,
+    /// Released when the stream ends, so an ended watch does not keep the database open.
+    shared: Option<Arc<Shared<B>>>,
     target: WatchTarget,
     /// Next history revision to read; history is done once `next > catch_up_end`.
     next: u64,
@@ -51,7 +54,7 @@ impl<B: Backend> MvccWatch<B> {
         status: Arc<WatcherStatus>,
     ) -> Self {
         Self {
-            shared,
+            shared: Some(shared),
             target,
             next: start,
             catch_up_end,
@@ -80,8 +83,9 @@ impl<B: Backend> MvccWatch<B> {
     /// Reads the next chunk of history into `ready`.
     fn catch_up(&mut self) -> Result<()> {
         let from = self.next;
-        let records = self.shared.backend.read_range(from, self.catch_up_end, CATCH_UP_CHUNK)?;
-        let state = self.shared.state.read();
+        let shared = self.shared.as_ref().ok_or(StoreError::Closed)?;
+        let records = shared.backend.read_range(from, self.catch_up_end, CATCH_UP_CHUNK)?;
+        let state = shared.state.read();
         // Compaction raises `compacted` before it deletes anything, so a chunk read while
         // `compacted < from` holds is complete.
         if from <= state.compacted {
@@ -101,7 +105,7 @@ impl<B: Backend> MvccWatch<B> {
                     Some(entry) if !entry.tombstone => {
                         let value = match history.cached_value(entry) {
                             Some(value) => value.clone(),
-                            None => match self.shared.backend.read(entry.mod_revision)? {
+                            None => match shared.backend.read(entry.mod_revision)? {
                                 Some(prev) => prev.value,
                                 None => return Err(StoreError::Compacted { compacted: state.compacted }),
                             },
@@ -127,6 +131,7 @@ impl<B: Backend> MvccWatch<B> {
         self.ended = true;
         self.ready.clear();
         self.batch = None;
+        self.shared = None;
         Poll::Ready(Some(Err(err)))
     }
 }
@@ -136,6 +141,7 @@ impl<B: Backend> Stream for MvccWatch<B> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        let mut chunks_this_poll = 0;
         loop {
             if this.ended {
                 return Poll::Ready(None);
@@ -149,6 +155,13 @@ impl<B: Backend> Stream for MvccWatch<B> {
             if this.next <= this.catch_up_end {
                 if let Err(err) = this.catch_up() {
                     return this.end(err);
+                }
+                // A long replay with few matches must not hold a runtime worker for the whole
+                // scan: give the executor back every few chunks.
+                chunks_this_poll += 1;
+                if chunks_this_poll >= CHUNKS_PER_POLL && this.ready.is_empty() {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
                 }
                 continue;
             }
