@@ -11,6 +11,7 @@
 //! | [`selectors`] | `labels`, `fields` | `labelSelector` / `fieldSelector` parsing and matching |
 //! | [`continue_token`] | `storage` continue keys | list continuation tokens |
 //! | [`resource_version`] | `ValidateListOptions`, etcd3 store | what revision a list/get reads at |
+//! | [`resources`] | each registry's discovery facts | the table of served resources |
 //!
 //! No tokio, no hyper, no RocksDB here.
 
@@ -18,6 +19,7 @@ pub mod continue_token;
 pub mod field;
 pub mod names;
 pub mod resource_version;
+pub mod resources;
 pub mod selectors;
 pub mod status;
 
