@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Dependency rules (ARCHITECTURE.md):
 #  - only apiserver-store links RocksDB;
+#  - only apiserver-registry and the apiserver binary use apiserver-store;
 #  - apiserver-machinery is sans-IO: no tokio, hyper or rocksdb in its dependency tree.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -11,6 +12,13 @@ direct=$(cargo tree --workspace --locked -e normal,build,dev -i rocksdb --depth 
   | tail -n +2 | awk '{print $1}' | sort -u)
 if [ "$direct" != "apiserver-store" ]; then
   echo "check-deps: only apiserver-store may depend on rocksdb; found: $direct" >&2
+  fail=1
+fi
+
+users=$(cargo tree --workspace --locked -e normal -i apiserver-store --depth 1 --prefix none 2>/dev/null \
+  | tail -n +2 | awk '{print $1}' | grep -v -x -E 'apiserver-store|apiserver-registry|apiserver' | sort -u || true)
+if [ -n "$users" ]; then
+  echo "check-deps: only apiserver-registry and the apiserver binary may use apiserver-store; found: $users" >&2
   fail=1
 fi
 

@@ -258,6 +258,15 @@ impl Extend<FieldError> for FieldErrors {
     }
 }
 
+impl IntoIterator for FieldErrors {
+    type Item = FieldError;
+    type IntoIter = std::vec::IntoIter<FieldError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 impl FromIterator<FieldError> for FieldErrors {
     fn from_iter<T: IntoIterator<Item = FieldError>>(iter: T) -> Self {
         Self(iter.into_iter().collect())

@@ -1,0 +1,19 @@
+//! # apiserver-registry: one generic registry, one strategy per resource
+//!
+//! Every resource goes through the same create / get / list / update / delete code
+//! ([`Registry`]); what differs between resources (defaulting, validation, what a client may
+//! change, what blocks deletion, selectable fields) is a [`Strategy`] in `resources/<group>/`.
+//! Objects are JSON (`serde_json`), checked against their k8s-openapi type, stored in
+//! `apiserver-store` under `/registry/<group>/<plural>/[<namespace>/]<name>` with the store
+//! revision as their `resourceVersion`. Errors leave as `metav1.Status` ([`ApiError`]).
+//!
+//! [`ApiError`]: apiserver_machinery::ApiError
+
+pub mod metadata;
+pub mod object;
+mod registry;
+pub mod resources;
+pub mod strategy;
+
+pub use registry::{DeleteOptions, Deleted, ListOptions, Propagation, Registry, WriteOptions};
+pub use strategy::Strategy;

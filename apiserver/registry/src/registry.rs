@@ -1,0 +1,497 @@
+//! The generic registry: one code path per verb for every resource, over the store, with the
+//! resource's [`Strategy`] supplying what differs (upstream's `genericregistry.Store`).
+
+use std::sync::Arc;
+
+use apiserver_machinery::continue_token::Continue;
+use apiserver_machinery::field::FieldErrors;
+use apiserver_machinery::resource_version::{ListRead, ReadParams, plan_get, plan_list};
+use apiserver_machinery::resources::ResourceInfo;
+use apiserver_machinery::selectors::{FieldSelector, LabelSelector};
+use apiserver_machinery::{ApiError, GroupKind, GroupResource};
+use apiserver_store::{KeyValue, ListOptions as StoreList, Precondition, Store, StoreError};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::metadata;
+use crate::object::{Object, finalizers, is_deleting, meta_str, meta_string_map, now, path, set_meta};
+use crate::strategy::Strategy;
+
+/// Attempts of an unconditional update (no resourceVersion given) that lost a race.
+const UNCONDITIONAL_RETRIES: usize = 8;
+
+/// Options of create and update.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// `dryRun=All`: everything but the write.
+    pub dry_run: bool,
+}
+
+/// Options of a list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListOptions<'a> {
+    /// resourceVersion, match, limit, continue.
+    pub read: ReadParams<'a>,
+    /// `labelSelector`.
+    pub label_selector: Option<&'a str>,
+    /// `fieldSelector`.
+    pub field_selector: Option<&'a str>,
+}
+
+/// How dependents of a deleted object are treated (recorded for the garbage collector).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    /// Dependents are deleted in the background (the default).
+    #[default]
+    Background,
+    /// The object waits (finalizer `foregroundDeletion`) until its dependents are gone.
+    Foreground,
+    /// Dependents are kept (finalizer `orphan`).
+    Orphan,
+}
+
+/// Options of a delete.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOptions {
+    /// `preconditions.uid`.
+    pub uid: Option<String>,
+    /// `preconditions.resourceVersion`.
+    pub resource_version: Option<String>,
+    /// `propagationPolicy`.
+    pub propagation: Propagation,
+    /// `dryRun=All`.
+    pub dry_run: bool,
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deleted {
+    /// The object is gone; this was its last state.
+    Gone(Object),
+    /// The object is marked for deletion and waits for finalizers.
+    Pending(Object),
+}
+
+/// The registry of one resource.
+#[derive(Clone)]
+pub struct Registry {
+    strategy: Arc<dyn Strategy>,
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("resource", &self.resource().plural).finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// The registry of `strategy`'s resource over `store`.
+    pub fn new(strategy: Arc<dyn Strategy>, store: Arc<dyn Store>) -> Self {
+        Self { strategy, store }
+    }
+
+    /// The resource served.
+    pub fn resource(&self) -> &'static ResourceInfo {
+        self.strategy.resource()
+    }
+
+    fn group_resource(&self) -> GroupResource<'static> {
+        let r = self.resource();
+        GroupResource { group: r.group, resource: r.plural }
+    }
+
+    fn group_kind(&self) -> GroupKind<'static> {
+        let r = self.resource();
+        GroupKind { group: r.group, kind: r.kind }
+    }
+
+    /// `/registry/<group>/<plural>/[<namespace>/]`: every object of the resource (in a namespace).
+    fn prefix(&self, namespace: Option<&str>) -> String {
+        let r = self.resource();
+        let group = if r.group.is_empty() { "core" } else { r.group };
+        match namespace.filter(|_| r.namespaced) {
+            Some(ns) => format!("/registry/{group}/{}/{ns}/", r.plural),
+            None => format!("/registry/{group}/{}/", r.plural),
+        }
+    }
+
+    fn key(&self, namespace: Option<&str>, name: &str) -> Result<Bytes, ApiError> {
+        if name.is_empty() || name.contains('/') || namespace.is_some_and(|ns| ns.contains('/')) {
+            return Err(ApiError::not_found(self.group_resource(), name));
+        }
+        Ok(Bytes::from(format!("{}{name}", self.prefix(namespace))))
+    }
+
+    fn store_error(&self, err: StoreError, name: &str) -> ApiError {
+        match err {
+            StoreError::NotFound => ApiError::not_found(self.group_resource(), name),
+            StoreError::AlreadyExists => ApiError::already_exists(self.group_resource(), name),
+            StoreError::Conflict { .. } => ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED),
+            StoreError::Compacted { compacted } => ApiError::expired(format!(
+                "The resourceVersion for the provided list is too old (oldest available: {compacted})."
+            )),
+            StoreError::FutureRevision { requested, current } => {
+                ApiError::too_large_resource_version(requested, current, 1)
+            }
+            StoreError::TooLarge { size, limit } => {
+                ApiError::too_large(&format!("object of {size} bytes exceeds the limit of {limit} bytes"))
+            }
+            StoreError::InvalidKey(why) => ApiError::bad_request(why),
+            other => ApiError::internal(other),
+        }
+    }
+
+    /// Decodes a stored object and sets its resourceVersion.
+    fn decode(&self, kv: &KeyValue) -> Result<Object, ApiError> {
+        let mut obj: Object = serde_json::from_slice(&kv.value)
+            .map_err(|e| ApiError::internal(format!("stored object {:?} is corrupt: {e}", kv.key)))?;
+        set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
+        Ok(obj)
+    }
+
+    fn encode(obj: &Object) -> Bytes {
+        Bytes::from(serde_json::to_vec(obj).expect("a JSON object serialises"))
+    }
+
+    /// The body as an object of this resource's kind: right shape, apiVersion and kind.
+    fn accept_body(&self, body: Value) -> Result<Object, ApiError> {
+        let r = self.resource();
+        let Value::Object(mut obj) = body else {
+            return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        };
+        let api_version = r.api_version();
+        match obj.get("apiVersion").and_then(Value::as_str) {
+            None | Some("") => {}
+            Some(v) if v == api_version => {}
+            Some(v) => {
+                return Err(ApiError::bad_request(format!(
+                    "the API version in the data ({v}) does not match the expected API version ({api_version})"
+                )));
+            }
+        }
+        match obj.get("kind").and_then(Value::as_str) {
+            None | Some("") => {}
+            Some(k) if k == r.kind => {}
+            Some(k) => {
+                return Err(ApiError::bad_request(format!(
+                    "the kind in the data ({k}) does not match the expected kind ({})",
+                    r.kind
+                )));
+            }
+        }
+        obj.insert("apiVersion".into(), json!(api_version));
+        obj.insert("kind".into(), json!(r.kind));
+        let as_value = Value::Object(obj);
+        self.strategy
+            .check_shape(&as_value)
+            .map_err(|e| ApiError::bad_request(format!("error decoding {} {}: {e}", r.kind, r.api_version())))?;
+        let Value::Object(obj) = as_value else { unreachable!("still an object") };
+        Ok(obj)
+    }
+
+    /// A body's namespace must be empty or the request's.
+    fn check_namespace(&self, obj: &Object, namespace: Option<&str>) -> Result<(), ApiError> {
+        let body_ns = meta_str(obj, "namespace");
+        match namespace.filter(|_| self.resource().namespaced) {
+            Some(ns) if !body_ns.is_empty() && body_ns != ns => Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn invalid(&self, name: &str, errors: &FieldErrors) -> ApiError {
+        ApiError::invalid(self.group_kind(), name, errors)
+    }
+
+    /// Creates an object.
+    pub async fn create(
+        &self,
+        namespace: Option<&str>,
+        body: Value,
+        options: WriteOptions,
+    ) -> Result<Object, ApiError> {
+        let mut obj = self.accept_body(body)?;
+        self.check_namespace(&obj, namespace)?;
+        metadata::prepare_create(self.strategy.as_ref(), &mut obj, namespace.filter(|_| self.resource().namespaced));
+        self.strategy.prepare_for_create(&mut obj);
+        let name = meta_str(&obj, "name").to_string();
+        let mut errors = metadata::validate_create(self.strategy.as_ref(), &obj);
+        errors.extend(self.strategy.validate(&obj));
+        if !errors.is_empty() {
+            return Err(self.invalid(&name, &errors));
+        }
+        let key = self.key(namespace, &name)?;
+        if options.dry_run {
+            return match self.store.get(&key, 0).await {
+                Ok(_) => Err(ApiError::already_exists(self.group_resource(), &name)),
+                Err(StoreError::NotFound) => Ok(obj),
+                Err(err) => Err(self.store_error(err, &name)),
+            };
+        }
+        let kv = self.store.create(key, Self::encode(&obj)).await.map_err(|e| self.store_error(e, &name))?;
+        set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
+        Ok(obj)
+    }
+
+    /// Reads one object.
+    pub async fn get(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        resource_version: Option<&str>,
+    ) -> Result<Object, ApiError> {
+        let key = self.key(namespace, name)?;
+        if let ListRead::NotOlderThan(wanted) = plan_get(resource_version)? {
+            let current = self.store.current_revision();
+            if wanted > current {
+                return Err(ApiError::too_large_resource_version(wanted, current, 1));
+            }
+        }
+        let kv = self.store.get(&key, 0).await.map_err(|e| self.store_error(e, name))?;
+        self.decode(&kv)
+    }
+
+    /// Lists objects (in a namespace, or everywhere with `None`), as a `<Kind>List`.
+    pub async fn list(&self, namespace: Option<&str>, options: ListOptions<'_>) -> Result<Value, ApiError> {
+        let labels = LabelSelector::parse(options.label_selector.unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let fields = FieldSelector::parse(options.field_selector.unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        for requirement in fields.requirements() {
+            let supported = matches!(requirement.field.as_str(), "metadata.name" | "metadata.namespace")
+                || self.strategy.selectable_fields().contains(&requirement.field.as_str());
+            if !supported {
+                return Err(ApiError::bad_request(format!("field label not supported: {}", requirement.field)));
+            }
+        }
+        let prefix = self.prefix(namespace);
+        let (revision, mut start_after, expired_token) = match plan_list(&options.read)? {
+            ListRead::Current => (0, None, false),
+            ListRead::NotOlderThan(wanted) => {
+                let current = self.store.current_revision();
+                if wanted > current {
+                    return Err(ApiError::too_large_resource_version(wanted, current, 1));
+                }
+                (0, None, false)
+            }
+            ListRead::Exact(revision) => (revision, None, false),
+            ListRead::Continue(token) => (token.revision, Some(Bytes::from(format!("{prefix}{}", token.after))), true),
+        };
+        let limit = options.read.limit.filter(|&l| l > 0).map(|l| l as usize);
+        let filtering = !labels.is_empty() || !fields.is_empty();
+        let mut items = Vec::new();
+        let mut snapshot = revision;
+        let (more, remaining) = loop {
+            let want = limit.map_or(0, |l| l - items.len());
+            let page = self
+                .store
+                .list(
+                    prefix.as_bytes(),
+                    StoreList { revision: snapshot, limit: want, start_after: start_after.clone() },
+                )
+                .await
+                .map_err(|e| match e {
+                    StoreError::Compacted { .. } if expired_token => ApiError::expired(CONTINUE_EXPIRED),
+                    e => self.store_error(e, ""),
+                })?;
+            snapshot = page.revision;
+            start_after = page.items.last().map(|kv| kv.key.clone()).or(start_after);
+            for kv in &page.items {
+                let obj = self.decode(kv)?;
+                if !filtering || self.matches(&obj, &labels, &fields) {
+                    items.push(Value::Object(obj));
+                }
+            }
+            let full = limit.is_some_and(|l| items.len() >= l);
+            if !page.more() || full {
+                break (page.more(), page.remaining);
+            }
+        };
+        let r = self.resource();
+        let mut list_meta = json!({ "resourceVersion": snapshot.to_string() });
+        if more && let Some(last) = &start_after {
+            let after = String::from_utf8_lossy(&last[prefix.len()..]).into_owned();
+            list_meta["continue"] = json!(Continue { revision: snapshot, after }.encode());
+            if !filtering {
+                list_meta["remainingItemCount"] = json!(remaining);
+            }
+        }
+        Ok(json!({
+            "apiVersion": r.api_version(),
+            "kind": format!("{}List", r.kind),
+            "metadata": list_meta,
+            "items": items,
+        }))
+    }
+
+    fn matches(&self, obj: &Object, labels: &LabelSelector, fields: &FieldSelector) -> bool {
+        labels.matches(&meta_string_map(obj, "labels"))
+            && fields.matches(|field| match field {
+                "metadata.name" => Some(meta_str(obj, "name")),
+                "metadata.namespace" => Some(meta_str(obj, "namespace")),
+                other => path(obj, other).and_then(Value::as_str),
+            })
+    }
+
+    /// Replaces an object (PUT). With `metadata.resourceVersion` in the body the update is
+    /// conditional (409 if stale); without, it applies to whatever is stored.
+    pub async fn update(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        body: Value,
+        options: WriteOptions,
+    ) -> Result<Object, ApiError> {
+        let body = self.accept_body(body)?;
+        self.check_namespace(&body, namespace)?;
+        let body_name = meta_str(&body, "name");
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let expected = match meta_str(&body, "resourceVersion") {
+            "" => None,
+            rv => {
+                Some(rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?)
+            }
+        };
+        let key = self.key(namespace, name)?;
+        for _ in 0..UNCONDITIONAL_RETRIES {
+            let current = self.store.get(&key, 0).await.map_err(|e| self.store_error(e, name))?;
+            if expected.is_some_and(|rv| rv != current.mod_revision) {
+                return Err(ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED));
+            }
+            let old = self.decode(&current)?;
+            let mut new = body.clone();
+            set_meta(&mut new, "name", Some(json!(name)));
+            if let Some(ns) = namespace.filter(|_| self.resource().namespaced) {
+                set_meta(&mut new, "namespace", Some(json!(ns)));
+            }
+            metadata::prepare_update(self.strategy.as_ref(), &mut new, &old);
+            self.strategy.prepare_for_update(&mut new, &old);
+            let mut errors = metadata::validate_update(&new, &old);
+            errors.extend(self.strategy.validate_update(&new, &old));
+            if !errors.is_empty() {
+                return Err(self.invalid(name, &errors));
+            }
+            let mut unchanged = old.clone();
+            set_meta(&mut unchanged, "resourceVersion", None);
+            if new == unchanged {
+                return Ok(old);
+            }
+            if options.dry_run {
+                set_meta(&mut new, "resourceVersion", Some(json!(current.mod_revision.to_string())));
+                return Ok(new);
+            }
+            // The last finalizer of a deleted object is gone: the update completes the delete.
+            if is_deleting(&new) && finalizers(&new).is_empty() && !self.strategy.deletion_blocked(&new) {
+                match self.store.delete(key.clone(), Precondition::ModRevision(current.mod_revision)).await {
+                    Ok(deleted) => {
+                        set_meta(&mut new, "resourceVersion", Some(json!(deleted.revision.to_string())));
+                        return Ok(new);
+                    }
+                    Err(StoreError::Conflict { .. }) if expected.is_none() => continue,
+                    Err(err) => return Err(self.store_error(err, name)),
+                }
+            }
+            match self.store.update(key.clone(), Self::encode(&new), current.mod_revision).await {
+                Ok(kv) => {
+                    set_meta(&mut new, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
+                    return Ok(new);
+                }
+                Err(StoreError::Conflict { .. }) if expected.is_none() => continue,
+                Err(err) => return Err(self.store_error(err, name)),
+            }
+        }
+        Err(ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED))
+    }
+
+    /// Deletes an object: at once, or by marking it deleted while finalizers remain.
+    pub async fn delete(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        options: &DeleteOptions,
+    ) -> Result<Deleted, ApiError> {
+        let key = self.key(namespace, name)?;
+        for _ in 0..UNCONDITIONAL_RETRIES {
+            let current = self.store.get(&key, 0).await.map_err(|e| self.store_error(e, name))?;
+            let mut obj = self.decode(&current)?;
+            self.check_preconditions(&obj, options, name)?;
+            let mut pending = finalizers(&obj);
+            let finalizer = match options.propagation {
+                Propagation::Background => None,
+                Propagation::Foreground => Some("foregroundDeletion"),
+                Propagation::Orphan => Some("orphan"),
+            };
+            if let Some(finalizer) = finalizer
+                && !pending.iter().any(|f| f == finalizer)
+            {
+                pending.push(finalizer.to_string());
+            }
+            if pending.is_empty() && !self.strategy.deletion_blocked(&obj) {
+                if options.dry_run {
+                    return Ok(Deleted::Gone(obj));
+                }
+                match self.store.delete(key.clone(), Precondition::ModRevision(current.mod_revision)).await {
+                    Ok(_) => return Ok(Deleted::Gone(obj)),
+                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(err) => return Err(self.store_error(err, name)),
+                }
+            }
+            // Mark it: finalizers (and the garbage collector) finish the job.
+            if is_deleting(&obj) && finalizer.is_none() {
+                return Ok(Deleted::Pending(obj));
+            }
+            if !is_deleting(&obj) {
+                set_meta(&mut obj, "deletionTimestamp", Some(json!(now())));
+                set_meta(&mut obj, "deletionGracePeriodSeconds", Some(json!(0)));
+            }
+            set_meta(&mut obj, "finalizers", Some(json!(pending)));
+            self.strategy.prepare_for_deletion(&mut obj);
+            if options.dry_run {
+                return Ok(Deleted::Pending(obj));
+            }
+            set_meta(&mut obj, "resourceVersion", None);
+            match self.store.update(key.clone(), Self::encode(&obj), current.mod_revision).await {
+                Ok(kv) => {
+                    set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
+                    return Ok(Deleted::Pending(obj));
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(err) => return Err(self.store_error(err, name)),
+            }
+        }
+        Err(ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED))
+    }
+
+    fn check_preconditions(&self, obj: &Object, options: &DeleteOptions, name: &str) -> Result<(), ApiError> {
+        let failed = |what: &str, wanted: &str, actual: &str| {
+            ApiError::conflict(
+                self.group_resource(),
+                name,
+                &format!("Precondition failed: {what} in precondition: {wanted}, {what} in object meta: {actual}"),
+            )
+        };
+        if let Some(uid) = &options.uid
+            && uid != meta_str(obj, "uid")
+        {
+            return Err(failed("UID", uid, meta_str(obj, "uid")));
+        }
+        if let Some(rv) = &options.resource_version
+            && rv != meta_str(obj, "resourceVersion")
+        {
+            return Err(failed("ResourceVersion", rv, meta_str(obj, "resourceVersion")));
+        }
+        Ok(())
+    }
+}
+
+/// Upstream's message for a continue token whose snapshot was compacted.
+const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You \
+     can start a new list without the continue parameter, or use the continue token in this response to retrieve the \
+     remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were \
+     created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";

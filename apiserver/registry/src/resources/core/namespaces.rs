@@ -1,0 +1,85 @@
+//! Namespaces: DNS-1123 label names, the `kubernetes` finalizer, `Active` → `Terminating`.
+
+use apiserver_machinery::names;
+use apiserver_machinery::resources::{self, ResourceInfo};
+use k8s_openapi::api::core::v1::Namespace;
+use serde_json::{Value, json};
+
+use crate::object::{Object, meta_str, metadata_mut};
+use crate::strategy::{Strategy, check_shape};
+
+/// The label every namespace carries with its own name (upstream since 1.21).
+pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
+/// The finalizer the namespace controller removes once the namespace is empty.
+pub const KUBERNETES_FINALIZER: &str = "kubernetes";
+
+/// Strategy of `namespaces`.
+#[derive(Debug, Clone, Copy)]
+pub struct Namespaces;
+
+fn set_name_label(obj: &mut Object) {
+    let name = meta_str(obj, "name").to_string();
+    let meta = metadata_mut(obj);
+    let labels = meta.entry("labels").or_insert_with(|| json!({}));
+    if !labels.is_object() {
+        *labels = json!({});
+    }
+    labels[NAME_LABEL] = json!(name);
+}
+
+impl Strategy for Namespaces {
+    fn resource(&self) -> &'static ResourceInfo {
+        resources::find("", "v1", "namespaces").expect("namespaces are in the table")
+    }
+
+    fn check_shape(&self, obj: &Value) -> Result<(), String> {
+        check_shape::<Namespace>(obj)
+    }
+
+    fn validate_name(&self, name: &str) -> Vec<String> {
+        names::dns1123_label(name)
+    }
+
+    fn prepare_for_create(&self, obj: &mut Object) {
+        let spec = obj.entry("spec").or_insert_with(|| json!({}));
+        let finalizers = spec.get("finalizers").and_then(Value::as_array).cloned().unwrap_or_default();
+        if !finalizers.iter().any(|f| f == KUBERNETES_FINALIZER) {
+            let mut finalizers = finalizers;
+            finalizers.push(json!(KUBERNETES_FINALIZER));
+            spec["finalizers"] = json!(finalizers);
+        }
+        obj.insert("status".into(), json!({"phase": "Active"}));
+        set_name_label(obj);
+    }
+
+    fn prepare_for_update(&self, new: &mut Object, old: &Object) {
+        // Only the finalize subresource changes spec.finalizers; only status changes status.
+        let old_spec = old.get("spec").cloned().unwrap_or_else(|| json!({}));
+        let spec = new.entry("spec").or_insert_with(|| json!({}));
+        match old_spec.get("finalizers") {
+            Some(finalizers) => spec["finalizers"] = finalizers.clone(),
+            None => {
+                if let Some(spec) = spec.as_object_mut() {
+                    spec.remove("finalizers");
+                }
+            }
+        }
+        match old.get("status") {
+            Some(status) => new.insert("status".into(), status.clone()),
+            None => new.remove("status"),
+        };
+        set_name_label(new);
+    }
+
+    fn deletion_blocked(&self, obj: &Object) -> bool {
+        obj.get("spec").and_then(|s| s.get("finalizers")).and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+    }
+
+    fn prepare_for_deletion(&self, obj: &mut Object) {
+        obj.insert("status".into(), json!({"phase": "Terminating"}));
+    }
+
+    fn selectable_fields(&self) -> &'static [&'static str] {
+        &["status.phase"]
+    }
+}

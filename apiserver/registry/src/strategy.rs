@@ -1,0 +1,71 @@
+//! The per-resource part of the registry: what upstream splits into `RESTCreateStrategy`,
+//! `RESTUpdateStrategy` and friends. The generic registry calls the hooks in a fixed order:
+//!
+//! ```text
+//! create: check_shape → prepare_for_create → (name, metadata) → validate        → store
+//! update: check_shape → prepare_for_update → (metadata)       → validate_update → store
+//! delete: finalizers / deletion_blocked → mark deleting  |  remove
+//! ```
+
+use apiserver_machinery::field::FieldErrors;
+use apiserver_machinery::names;
+use apiserver_machinery::resources::ResourceInfo;
+use serde_json::Value;
+
+use crate::object::Object;
+
+/// Resource-specific behaviour. Every hook has upstream's default.
+pub trait Strategy: Send + Sync + 'static {
+    /// The resource this strategy serves.
+    fn resource(&self) -> &'static ResourceInfo;
+
+    /// Whether the body has the type's shape (a bad shape is a 400, like a decoding error
+    /// upstream). Implementations usually call [`check_shape`] with their k8s-openapi type.
+    fn check_shape(&self, obj: &Value) -> Result<(), String>;
+
+    /// Problems with an object name (default: DNS-1123 subdomain).
+    fn validate_name(&self, name: &str) -> Vec<String> {
+        names::dns1123_subdomain(name)
+    }
+
+    /// Whether a change of anything but metadata and status bumps `metadata.generation`.
+    fn tracks_generation(&self) -> bool {
+        false
+    }
+
+    /// Defaulting on create, and clearing what a client may not set (usually `status`).
+    fn prepare_for_create(&self, _obj: &mut Object) {}
+
+    /// Defaulting on update, and carrying over what this endpoint may not change.
+    fn prepare_for_update(&self, _new: &mut Object, _old: &Object) {}
+
+    /// Resource-specific validation of a new object.
+    fn validate(&self, _obj: &Object) -> FieldErrors {
+        FieldErrors::default()
+    }
+
+    /// Resource-specific validation of an update (default: the object rules again).
+    fn validate_update(&self, new: &Object, _old: &Object) -> FieldErrors {
+        self.validate(new)
+    }
+
+    /// Whether something other than `metadata.finalizers` keeps a deleted object around
+    /// (namespaces: `spec.finalizers`).
+    fn deletion_blocked(&self, _obj: &Object) -> bool {
+        false
+    }
+
+    /// Changes made when a delete is accepted but the object must wait (namespaces become
+    /// `Terminating`).
+    fn prepare_for_deletion(&self, _obj: &mut Object) {}
+
+    /// Field-selector fields beyond `metadata.name` and `metadata.namespace`.
+    fn selectable_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// Whether `obj` deserialises as `T` (the type's required fields, scalar types, enums).
+pub fn check_shape<T: serde::de::DeserializeOwned>(obj: &Value) -> Result<(), String> {
+    T::deserialize(obj).map(drop).map_err(|e| e.to_string())
+}

@@ -1,0 +1,358 @@
+//! The registry's one integration-test binary: every verb through the generic registry, over
+//! the real store engine (in memory), with the resources implemented so far.
+
+use std::sync::Arc;
+
+use apiserver_machinery::ApiError;
+use apiserver_machinery::resource_version::ReadParams;
+use apiserver_registry::resources::core::{ConfigMaps, Namespaces, Secrets};
+use apiserver_registry::{DeleteOptions, Deleted, ListOptions, Propagation, Registry, Strategy, WriteOptions};
+use apiserver_store::{MemoryStore, Store, StoreOptions};
+use serde_json::{Value, json};
+
+fn store() -> Arc<dyn Store> {
+    Arc::new(MemoryStore::in_memory(StoreOptions::default()))
+}
+
+fn registry(strategy: impl Strategy, store: &Arc<dyn Store>) -> Registry {
+    Registry::new(Arc::new(strategy), store.clone())
+}
+
+fn cm(name: &str, labels: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": {"k": "v"}})
+}
+
+const WRITE: WriteOptions = WriteOptions { dry_run: false };
+
+fn rv(obj: &serde_json::Map<String, Value>) -> u64 {
+    obj["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap()
+}
+
+fn causes(err: &ApiError) -> Vec<(String, String)> {
+    let details = err.status().details.as_ref().expect("details");
+    details
+        .causes
+        .iter()
+        .flatten()
+        .map(|c| (c.field.clone().unwrap_or_default(), c.reason.clone().unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test]
+async fn create_sets_system_fields_and_get_reads_them_back() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    let created = configmaps.create(Some("default"), cm("app", json!({"tier": "web"})), WRITE).await.unwrap();
+    let meta = &created["metadata"];
+    assert_eq!(meta["namespace"], "default");
+    assert_eq!(meta["uid"].as_str().unwrap().len(), 36);
+    assert!(meta["creationTimestamp"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(rv(&created), store.current_revision());
+    let read = configmaps.get(Some("default"), "app", None).await.unwrap();
+    assert_eq!(read, created);
+    // Clients cannot set server fields.
+    let mut body = cm("forged", json!({}));
+    body["metadata"]["uid"] = json!("forged-uid");
+    body["metadata"]["resourceVersion"] = json!("999");
+    let forged = configmaps.create(Some("default"), body, WRITE).await.unwrap();
+    assert_ne!(forged["metadata"]["uid"], "forged-uid");
+}
+
+#[tokio::test]
+async fn generate_name_and_namespace_rules() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    let body = json!({"metadata": {"generateName": "job-"}, "data": {}});
+    let created = configmaps.create(Some("ns1"), body, WRITE).await.unwrap();
+    let name = created["metadata"]["name"].as_str().unwrap();
+    assert!(name.starts_with("job-") && name.len() == 9, "{name}");
+    let mut other_ns = cm("x", json!({}));
+    other_ns["metadata"]["namespace"] = json!("other");
+    let err = configmaps.create(Some("ns1"), other_ns, WRITE).await.unwrap_err();
+    assert_eq!(err.code(), 400);
+}
+
+#[tokio::test]
+async fn invalid_objects_get_422_with_every_cause() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    let body =
+        json!({"metadata": {"name": "Bad_Name", "labels": {"-x": "ok", "y": "bad value"}}, "data": {"a/b": "v"}});
+    let err = configmaps.create(Some("default"), body, WRITE).await.unwrap_err();
+    assert_eq!((err.code(), err.reason()), (422, "Invalid"));
+    let fields: Vec<String> = causes(&err).into_iter().map(|(f, _)| f).collect();
+    assert!(fields.contains(&"metadata.name".to_string()), "{fields:?}");
+    assert!(fields.contains(&"metadata.labels".to_string()), "{fields:?}");
+    assert!(fields.contains(&"data[a/b]".to_string()), "{fields:?}");
+    assert!(err.to_string().starts_with("ConfigMap \"Bad_Name\" is invalid: ["), "{err}");
+
+    let err = configmaps.create(Some("default"), json!({"metadata": {}}), WRITE).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "ConfigMap \"\" is invalid: metadata.name: Required value: name or generateName is required"
+    );
+    assert_eq!(store.current_revision(), 0, "nothing stored");
+}
+
+#[tokio::test]
+async fn wrong_kind_or_shape_is_400() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    let wrong_kind = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "a"}});
+    assert_eq!(configmaps.create(Some("d"), wrong_kind, WRITE).await.unwrap_err().code(), 400);
+    let wrong_version = json!({"apiVersion": "apps/v1", "metadata": {"name": "a"}});
+    assert_eq!(configmaps.create(Some("d"), wrong_version, WRITE).await.unwrap_err().code(), 400);
+    let wrong_shape = json!({"metadata": {"name": "a"}, "data": {"k": 5}});
+    assert_eq!(configmaps.create(Some("d"), wrong_shape, WRITE).await.unwrap_err().code(), 400);
+    assert_eq!(configmaps.create(Some("d"), json!([1, 2]), WRITE).await.unwrap_err().code(), 400);
+}
+
+#[tokio::test]
+async fn duplicate_create_is_409_already_exists() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    configmaps.create(Some("default"), cm("a", json!({})), WRITE).await.unwrap();
+    let err = configmaps.create(Some("default"), cm("a", json!({})), WRITE).await.unwrap_err();
+    assert_eq!((err.code(), err.reason()), (409, "AlreadyExists"));
+    assert_eq!(err.to_string(), "configmaps \"a\" already exists");
+    // The same name in another namespace is another object.
+    configmaps.create(Some("other"), cm("a", json!({})), WRITE).await.unwrap();
+}
+
+#[tokio::test]
+async fn update_is_optimistic_with_a_resource_version_and_unconditional_without() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    let created = configmaps.create(Some("d"), cm("a", json!({})), WRITE).await.unwrap();
+    let mut body = Value::Object(created.clone());
+    body["data"] = json!({"k": "v2"});
+    let updated = configmaps.update(Some("d"), "a", body.clone(), WRITE).await.unwrap();
+    assert!(rv(&updated) > rv(&created));
+    assert_eq!(updated["metadata"]["uid"], created["metadata"]["uid"]);
+    // The same body again carries a stale resourceVersion.
+    let err = configmaps.update(Some("d"), "a", body.clone(), WRITE).await.unwrap_err();
+    assert_eq!((err.code(), err.reason()), (409, "Conflict"));
+    assert!(err.to_string().contains("the object has been modified"));
+    // Without one, it applies to whatever is stored.
+    body["metadata"].as_object_mut().unwrap().remove("resourceVersion");
+    body["data"] = json!({"k": "v3"});
+    let forced = configmaps.update(Some("d"), "a", body.clone(), WRITE).await.unwrap();
+    assert_eq!(forced["data"]["k"], "v3");
+    // A no-op update writes nothing.
+    let before = store.current_revision();
+    let same = configmaps.update(Some("d"), "a", body.clone(), WRITE).await.unwrap();
+    assert_eq!((rv(&same), store.current_revision()), (before, before));
+    // Name mismatch, immutable uid, missing object.
+    assert_eq!(configmaps.update(Some("d"), "b", body.clone(), WRITE).await.unwrap_err().code(), 400);
+    let mut new_uid = body.clone();
+    new_uid["metadata"]["uid"] = json!("00000000-0000-0000-0000-000000000000");
+    assert_eq!(configmaps.update(Some("d"), "a", new_uid, WRITE).await.unwrap_err().code(), 422);
+    let mut missing = body.clone();
+    missing["metadata"]["name"] = json!("zzz");
+    assert_eq!(configmaps.update(Some("d"), "zzz", missing, WRITE).await.unwrap_err().code(), 404);
+}
+
+async fn list_page(registry: &Registry, limit: i64, token: Option<&str>) -> Result<Value, ApiError> {
+    let read = ReadParams { limit: Some(limit), continue_token: token, ..ReadParams::default() };
+    registry.list(Some("d"), ListOptions { read, ..ListOptions::default() }).await
+}
+
+async fn list_at(registry: &Registry, rv: &str, matching: Option<&str>) -> Result<Value, ApiError> {
+    let read = ReadParams { resource_version: Some(rv), resource_version_match: matching, ..ReadParams::default() };
+    registry.list(Some("d"), ListOptions { read, ..ListOptions::default() }).await
+}
+
+async fn names_of(list: &Value) -> Vec<String> {
+    list["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn list_filters_by_label_and_field_selectors() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    for (name, tier) in [("a", "web"), ("b", "db"), ("c", "web")] {
+        configmaps.create(Some("d"), cm(name, json!({"tier": tier})), WRITE).await.unwrap();
+    }
+    configmaps.create(Some("other"), cm("z", json!({"tier": "web"})), WRITE).await.unwrap();
+    let list =
+        |labels, fields| ListOptions { label_selector: labels, field_selector: fields, ..ListOptions::default() };
+    let web = configmaps.list(Some("d"), list(Some("tier=web"), None)).await.unwrap();
+    assert_eq!(names_of(&web).await, ["a", "c"]);
+    assert_eq!(web["kind"], "ConfigMapList");
+    assert_eq!(web["metadata"]["resourceVersion"], store.current_revision().to_string());
+    let everywhere = configmaps.list(None, list(Some("tier in (web)"), None)).await.unwrap();
+    assert_eq!(names_of(&everywhere).await, ["a", "c", "z"]);
+    let by_name = configmaps.list(None, list(None, Some("metadata.name=b"))).await.unwrap();
+    assert_eq!(names_of(&by_name).await, ["b"]);
+    let by_ns = configmaps.list(None, list(None, Some("metadata.namespace!=d"))).await.unwrap();
+    assert_eq!(names_of(&by_ns).await, ["z"]);
+    let err = configmaps.list(None, list(None, Some("spec.nodeName=x"))).await.unwrap_err();
+    assert_eq!((err.code(), err.to_string()), (400, "field label not supported: spec.nodeName".to_string()));
+    assert_eq!(configmaps.list(None, list(Some("tier in web"), None)).await.unwrap_err().code(), 400);
+}
+
+#[tokio::test]
+async fn list_pages_are_one_snapshot_and_tokens_expire_with_compaction() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    for i in 0..10 {
+        configmaps.create(Some("d"), cm(&format!("cm-{i}"), json!({"n": i.to_string()})), WRITE).await.unwrap();
+    }
+    let page = |limit, token| list_page(&configmaps, limit, token);
+    let first = page(4, None).await.unwrap();
+    assert_eq!(names_of(&first).await, ["cm-0", "cm-1", "cm-2", "cm-3"]);
+    assert_eq!(first["metadata"]["remainingItemCount"], 6);
+    let token = first["metadata"]["continue"].as_str().unwrap().to_string();
+    // Writes after the first page do not show up in later pages.
+    configmaps.create(Some("d"), cm("cm-5a", json!({})), WRITE).await.unwrap();
+    configmaps.delete(Some("d"), "cm-7", &DeleteOptions::default()).await.unwrap();
+    let second = page(4, Some(&token)).await.unwrap();
+    assert_eq!(names_of(&second).await, ["cm-4", "cm-5", "cm-6", "cm-7"]);
+    assert_eq!(second["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"]);
+    let token = second["metadata"]["continue"].as_str().unwrap().to_string();
+    let last = page(4, Some(&token)).await.unwrap();
+    assert_eq!(names_of(&last).await, ["cm-8", "cm-9"]);
+    assert!(last["metadata"].get("continue").is_none());
+    // Once the snapshot is compacted the token is 410 Expired.
+    store.compact(store.current_revision()).await.unwrap();
+    let err = page(4, Some(&token)).await.unwrap_err();
+    assert_eq!((err.code(), err.reason()), (410, "Expired"));
+    assert!(err.to_string().starts_with("The provided continue parameter is too old"));
+    assert_eq!(page(4, Some("garbage")).await.unwrap_err().code(), 400);
+}
+
+#[tokio::test]
+async fn list_and_get_resource_version_semantics() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    let a = configmaps.create(Some("d"), cm("a", json!({})), WRITE).await.unwrap();
+    configmaps.create(Some("d"), cm("b", json!({})), WRITE).await.unwrap();
+    let at = |rv, matching| list_at(&configmaps, rv, matching);
+    let exact = list_at(&configmaps, &rv(&a).to_string(), Some("Exact")).await.unwrap();
+    assert_eq!(names_of(&exact).await, ["a"]);
+    assert_eq!(at("1", None).await.unwrap()["items"].as_array().unwrap().len(), 2, "not older than 1");
+    assert_eq!(at("99", None).await.unwrap_err().code(), 504);
+    assert_eq!(at("x", None).await.unwrap_err().code(), 400);
+    assert_eq!(configmaps.get(Some("d"), "a", Some("99")).await.unwrap_err().code(), 504);
+    assert_eq!(configmaps.get(Some("d"), "nope", None).await.unwrap_err().to_string(), "configmaps \"nope\" not found");
+}
+
+#[tokio::test]
+async fn delete_at_once_or_after_finalizers() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    configmaps.create(Some("d"), cm("plain", json!({})), WRITE).await.unwrap();
+    assert!(matches!(
+        configmaps.delete(Some("d"), "plain", &DeleteOptions::default()).await.unwrap(),
+        Deleted::Gone(_)
+    ));
+    assert_eq!(configmaps.get(Some("d"), "plain", None).await.unwrap_err().code(), 404);
+    assert_eq!(configmaps.delete(Some("d"), "plain", &DeleteOptions::default()).await.unwrap_err().code(), 404);
+
+    let mut guarded = cm("guarded", json!({}));
+    guarded["metadata"]["finalizers"] = json!(["example.com/keep"]);
+    configmaps.create(Some("d"), guarded, WRITE).await.unwrap();
+    let Deleted::Pending(marked) = configmaps.delete(Some("d"), "guarded", &DeleteOptions::default()).await.unwrap()
+    else {
+        panic!("a finalizer keeps the object");
+    };
+    assert!(marked["metadata"]["deletionTimestamp"].is_string());
+    assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 0);
+    // Removing the last finalizer completes the delete.
+    let mut body = Value::Object(marked.clone());
+    body["metadata"]["finalizers"] = json!([]);
+    configmaps.update(Some("d"), "guarded", body, WRITE).await.unwrap();
+    assert_eq!(configmaps.get(Some("d"), "guarded", None).await.unwrap_err().code(), 404);
+}
+
+#[tokio::test]
+async fn delete_preconditions_propagation_and_dry_run() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    configmaps.create(Some("d"), cm("a", json!({})), WRITE).await.unwrap();
+    let wrong_uid = DeleteOptions { uid: Some("nope".into()), ..DeleteOptions::default() };
+    let err = configmaps.delete(Some("d"), "a", &wrong_uid).await.unwrap_err();
+    assert_eq!(err.code(), 409);
+    assert!(err.to_string().contains("Precondition failed: UID in precondition: nope"), "{err}");
+    let dry = DeleteOptions { dry_run: true, ..DeleteOptions::default() };
+    assert!(matches!(configmaps.delete(Some("d"), "a", &dry).await.unwrap(), Deleted::Gone(_)));
+    configmaps.get(Some("d"), "a", None).await.expect("dry run deletes nothing");
+    let orphan = DeleteOptions { propagation: Propagation::Orphan, ..DeleteOptions::default() };
+    let Deleted::Pending(obj) = configmaps.delete(Some("d"), "a", &orphan).await.unwrap() else {
+        panic!("orphan deletion waits for the garbage collector");
+    };
+    assert_eq!(obj["metadata"]["finalizers"], json!(["orphan"]));
+}
+
+#[tokio::test]
+async fn dry_run_create_stores_nothing() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    let obj = configmaps.create(Some("d"), cm("a", json!({})), WriteOptions { dry_run: true }).await.unwrap();
+    assert!(obj["metadata"].get("resourceVersion").is_none());
+    assert_eq!(store.current_revision(), 0);
+}
+
+#[tokio::test]
+async fn namespaces_are_cluster_scoped_and_terminate_before_they_go() {
+    let store = store();
+    let namespaces = registry(Namespaces, &store);
+    let created = namespaces.create(None, json!({"metadata": {"name": "team-a"}}), WRITE).await.unwrap();
+    assert_eq!(created["status"]["phase"], "Active");
+    assert_eq!(created["spec"]["finalizers"], json!(["kubernetes"]));
+    assert_eq!(created["metadata"]["labels"]["kubernetes.io/metadata.name"], "team-a");
+    assert!(created["metadata"].get("namespace").is_none());
+    let err = namespaces.create(None, json!({"metadata": {"name": "a.b"}}), WRITE).await.unwrap_err();
+    assert_eq!(err.code(), 422, "namespace names are DNS-1123 labels");
+    // A client cannot change status or spec.finalizers through the main resource.
+    let mut body = Value::Object(created.clone());
+    body["status"] = json!({"phase": "Terminating"});
+    body["spec"] = json!({"finalizers": []});
+    let updated = namespaces.update(None, "team-a", body, WRITE).await.unwrap();
+    assert_eq!(
+        (updated["status"]["phase"].clone(), updated["spec"]["finalizers"].clone()),
+        (json!("Active"), json!(["kubernetes"]))
+    );
+    let Deleted::Pending(terminating) = namespaces.delete(None, "team-a", &DeleteOptions::default()).await.unwrap()
+    else {
+        panic!("spec.finalizers keep the namespace");
+    };
+    assert_eq!(terminating["status"]["phase"], "Terminating");
+    let phase = ListOptions { field_selector: Some("status.phase=Terminating"), ..ListOptions::default() };
+    assert_eq!(names_of(&namespaces.list(None, phase).await.unwrap()).await, ["team-a"]);
+}
+
+#[tokio::test]
+async fn configmap_immutability() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    let mut body = cm("frozen", json!({}));
+    body["immutable"] = json!(true);
+    let created = configmaps.create(Some("d"), body, WRITE).await.unwrap();
+    let mut change = Value::Object(created);
+    change["data"] = json!({"k": "changed"});
+    let err = configmaps.update(Some("d"), "frozen", change, WRITE).await.unwrap_err();
+    assert_eq!(causes(&err), vec![("data".to_string(), "FieldValueForbidden".to_string())]);
+    let too_big = json!({"metadata": {"name": "big"}, "data": {"k": "x".repeat(1024 * 1024 + 1)}});
+    assert_eq!(configmaps.create(Some("d"), too_big, WRITE).await.unwrap_err().code(), 422);
+}
+
+#[tokio::test]
+async fn secrets_fold_string_data_and_check_their_type() {
+    let store = store();
+    let secrets = registry(Secrets, &store);
+    let body = json!({"metadata": {"name": "s"}, "stringData": {"password": "hunter2"}, "data": {"user": "YWRtaW4="}});
+    let created = secrets.create(Some("d"), body, WRITE).await.unwrap();
+    assert_eq!(created["type"], "Opaque");
+    assert_eq!(created["data"]["password"], "aHVudGVyMg==");
+    assert!(created.get("stringData").is_none());
+    let tls = json!({"metadata": {"name": "t"}, "type": "kubernetes.io/tls", "data": {"tls.crt": "eA=="}});
+    let err = secrets.create(Some("d"), tls, WRITE).await.unwrap_err();
+    assert_eq!(causes(&err), vec![("data[tls.key]".to_string(), "FieldValueRequired".to_string())]);
+    let not_base64 = json!({"metadata": {"name": "b"}, "data": {"k": "%%%"}});
+    assert_eq!(secrets.create(Some("d"), not_base64, WRITE).await.unwrap_err().code(), 400);
+    let mut retype = Value::Object(created);
+    retype["type"] = json!("kubernetes.io/basic-auth");
+    let err = secrets.update(Some("d"), "s", retype, WRITE).await.unwrap_err();
+    assert!(causes(&err).contains(&("type".to_string(), "FieldValueInvalid".to_string())));
+}
