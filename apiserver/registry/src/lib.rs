@@ -14,6 +14,8 @@ pub mod object;
 mod registry;
 pub mod resources;
 pub mod strategy;
+mod watch;
 
 pub use registry::{DeleteOptions, Deleted, ListOptions, Propagation, Registry, WriteOptions};
 pub use strategy::Strategy;
+pub use watch::{EventStream, INITIAL_EVENTS_END, WatchEvent, WatchOptions};

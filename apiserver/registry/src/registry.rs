@@ -107,7 +107,7 @@ impl Registry {
     }
 
     /// `/registry/<group>/<plural>/[<namespace>/]`: every object of the resource (in a namespace).
-    fn prefix(&self, namespace: Option<&str>) -> String {
+    pub(crate) fn prefix(&self, namespace: Option<&str>) -> String {
         let r = self.resource();
         let group = if r.group.is_empty() { "core" } else { r.group };
         match namespace.filter(|_| r.namespaced) {
@@ -123,7 +123,11 @@ impl Registry {
         Ok(Bytes::from(format!("{}{name}", self.prefix(namespace))))
     }
 
-    fn store_error(&self, err: StoreError, name: &str) -> ApiError {
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub(crate) fn store_error(&self, err: StoreError, name: &str) -> ApiError {
         match err {
             StoreError::NotFound => ApiError::not_found(self.group_resource(), name),
             StoreError::AlreadyExists => ApiError::already_exists(self.group_resource(), name),
@@ -143,7 +147,7 @@ impl Registry {
     }
 
     /// Decodes a stored object and sets its resourceVersion.
-    fn decode(&self, kv: &KeyValue) -> Result<Object, ApiError> {
+    pub(crate) fn decode(&self, kv: &KeyValue) -> Result<Object, ApiError> {
         let mut obj: Object = serde_json::from_slice(&kv.value)
             .map_err(|e| ApiError::internal(format!("stored object {:?} is corrupt: {e}", kv.key)))?;
         set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
@@ -255,17 +259,7 @@ impl Registry {
 
     /// Lists objects (in a namespace, or everywhere with `None`), as a `<Kind>List`.
     pub async fn list(&self, namespace: Option<&str>, options: ListOptions<'_>) -> Result<Value, ApiError> {
-        let labels = LabelSelector::parse(options.label_selector.unwrap_or(""))
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let fields = FieldSelector::parse(options.field_selector.unwrap_or(""))
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        for requirement in fields.requirements() {
-            let supported = matches!(requirement.field.as_str(), "metadata.name" | "metadata.namespace")
-                || self.strategy.selectable_fields().contains(&requirement.field.as_str());
-            if !supported {
-                return Err(ApiError::bad_request(format!("field label not supported: {}", requirement.field)));
-            }
-        }
+        let (labels, fields) = self.selectors(options.label_selector, options.field_selector)?;
         let prefix = self.prefix(namespace);
         let (revision, mut start_after, expired_token) = match plan_list(&options.read)? {
             ListRead::Current => (0, None, false),
@@ -326,7 +320,25 @@ impl Registry {
         }))
     }
 
-    fn matches(&self, obj: &Object, labels: &LabelSelector, fields: &FieldSelector) -> bool {
+    /// Parses the selectors of a list or watch; a field the resource cannot select on is a 400.
+    pub(crate) fn selectors(
+        &self,
+        labels: Option<&str>,
+        fields: Option<&str>,
+    ) -> Result<(LabelSelector, FieldSelector), ApiError> {
+        let labels = LabelSelector::parse(labels.unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let fields = FieldSelector::parse(fields.unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        for requirement in fields.requirements() {
+            let supported = matches!(requirement.field.as_str(), "metadata.name" | "metadata.namespace")
+                || self.strategy.selectable_fields().contains(&requirement.field.as_str());
+            if !supported {
+                return Err(ApiError::bad_request(format!("field label not supported: {}", requirement.field)));
+            }
+        }
+        Ok((labels, fields))
+    }
+
+    pub(crate) fn matches(&self, obj: &Object, labels: &LabelSelector, fields: &FieldSelector) -> bool {
         labels.matches(&meta_string_map(obj, "labels"))
             && fields.matches(|field| match field {
                 "metadata.name" => Some(meta_str(obj, "name")),

@@ -356,3 +356,132 @@ async fn secrets_fold_string_data_and_check_their_type() {
     let err = secrets.update(Some("d"), "s", retype, WRITE).await.unwrap_err();
     assert!(causes(&err).contains(&("type".to_string(), "FieldValueInvalid".to_string())));
 }
+
+mod watch {
+    use std::time::Duration;
+
+    use apiserver_registry::{EventStream, INITIAL_EVENTS_END, WatchEvent, WatchOptions};
+    use futures::StreamExt;
+
+    use super::*;
+
+    async fn next(stream: &mut EventStream) -> WatchEvent {
+        tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("an event within 10 s").expect("open")
+    }
+
+    fn summary(event: &WatchEvent) -> (String, String) {
+        (event.kind.to_string(), event.object["metadata"]["name"].as_str().unwrap_or_default().to_string())
+    }
+
+    fn options<'a>(rv: Option<&'a str>, labels: Option<&'a str>) -> WatchOptions<'a> {
+        WatchOptions {
+            read: ReadParams { resource_version: rv, ..ReadParams::default() },
+            label_selector: labels,
+            field_selector: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn without_resource_version_it_sends_current_state_then_changes() {
+        let store = store();
+        let configmaps = registry(ConfigMaps, &store);
+        configmaps.create(Some("d"), cm("a", json!({})), WRITE).await.unwrap();
+        configmaps.create(Some("other"), cm("x", json!({})), WRITE).await.unwrap();
+        let mut events = configmaps.watch(Some("d"), options(None, None)).await.unwrap();
+        assert_eq!(summary(&next(&mut events).await), ("ADDED".into(), "a".into()));
+        let created = configmaps.create(Some("d"), cm("b", json!({})), WRITE).await.unwrap();
+        let added = next(&mut events).await;
+        assert_eq!(summary(&added), ("ADDED".into(), "b".into()));
+        assert_eq!(added.object, Value::Object(created.clone()));
+        let mut body = Value::Object(created);
+        body["data"] = json!({"k": "2"});
+        configmaps.update(Some("d"), "b", body, WRITE).await.unwrap();
+        assert_eq!(summary(&next(&mut events).await), ("MODIFIED".into(), "b".into()));
+        configmaps.delete(Some("d"), "b", &DeleteOptions::default()).await.unwrap();
+        let deleted = next(&mut events).await;
+        assert_eq!(summary(&deleted), ("DELETED".into(), "b".into()));
+        assert_eq!(deleted.object["metadata"]["resourceVersion"], store.current_revision().to_string());
+    }
+
+    #[tokio::test]
+    async fn from_a_resource_version_it_sends_only_later_changes() {
+        let store = store();
+        let configmaps = registry(ConfigMaps, &store);
+        configmaps.create(Some("d"), cm("a", json!({})), WRITE).await.unwrap();
+        let b = configmaps.create(Some("d"), cm("b", json!({})), WRITE).await.unwrap();
+        configmaps.create(Some("d"), cm("c", json!({})), WRITE).await.unwrap();
+        let from = rv(&b).to_string();
+        let mut events = configmaps.watch(Some("d"), options(Some(&from), None)).await.unwrap();
+        assert_eq!(summary(&next(&mut events).await), ("ADDED".into(), "c".into()));
+    }
+
+    #[tokio::test]
+    async fn a_compacted_resource_version_is_an_in_stream_410() {
+        let store = store();
+        let configmaps = registry(ConfigMaps, &store);
+        for name in ["a", "b", "c"] {
+            configmaps.create(Some("d"), cm(name, json!({})), WRITE).await.unwrap();
+        }
+        store.compact(3).await.unwrap();
+        let mut events = configmaps.watch(Some("d"), options(Some("1"), None)).await.unwrap();
+        let error = next(&mut events).await;
+        assert_eq!(error.kind, "ERROR");
+        assert_eq!(error.object["code"], 410);
+        assert_eq!(error.object["reason"], "Expired");
+        assert_eq!(error.object["kind"], "Status");
+        assert!(events.next().await.is_none(), "the watch ends after the error");
+    }
+
+    #[tokio::test]
+    async fn objects_entering_and_leaving_a_selector_are_added_and_deleted() {
+        let store = store();
+        let configmaps = registry(ConfigMaps, &store);
+        let created = configmaps.create(Some("d"), cm("a", json!({"tier": "db"})), WRITE).await.unwrap();
+        let mut events = configmaps.watch(Some("d"), options(None, Some("tier=web"))).await.unwrap();
+        let mut body = Value::Object(created);
+        body["metadata"]["labels"] = json!({"tier": "web"});
+        body["metadata"].as_object_mut().unwrap().remove("resourceVersion");
+        configmaps.update(Some("d"), "a", body.clone(), WRITE).await.unwrap();
+        assert_eq!(summary(&next(&mut events).await), ("ADDED".into(), "a".into()));
+        body["metadata"]["labels"] = json!({"tier": "cache"});
+        configmaps.update(Some("d"), "a", body, WRITE).await.unwrap();
+        let left = next(&mut events).await;
+        assert_eq!(summary(&left), ("DELETED".into(), "a".into()));
+        assert_eq!(left.object["metadata"]["labels"]["tier"], "web", "the last state that matched");
+        assert_eq!(left.object["metadata"]["resourceVersion"], store.current_revision().to_string());
+    }
+
+    #[tokio::test]
+    async fn watch_list_ends_initial_events_with_an_annotated_bookmark() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::in_memory(StoreOptions {
+            progress_interval: Duration::from_millis(50),
+            ..StoreOptions::default()
+        }));
+        let configmaps = registry(ConfigMaps, &store);
+        configmaps.create(Some("d"), cm("a", json!({})), WRITE).await.unwrap();
+        configmaps.create(Some("d"), cm("b", json!({})), WRITE).await.unwrap();
+        let read = ReadParams {
+            resource_version_match: Some("NotOlderThan"),
+            send_initial_events: Some(true),
+            allow_watch_bookmarks: Some(true),
+            ..ReadParams::default()
+        };
+        let mut events = configmaps.watch(Some("d"), WatchOptions { read, ..WatchOptions::default() }).await.unwrap();
+        assert_eq!(summary(&next(&mut events).await), ("ADDED".into(), "a".into()));
+        assert_eq!(summary(&next(&mut events).await), ("ADDED".into(), "b".into()));
+        let end = next(&mut events).await;
+        assert_eq!(end.kind, "BOOKMARK");
+        assert_eq!(end.object["metadata"]["annotations"][INITIAL_EVENTS_END], "true");
+        assert_eq!(end.object["metadata"]["resourceVersion"], store.current_revision().to_string());
+        assert_eq!(end.object["kind"], "ConfigMap");
+        // Idle: periodic bookmarks follow.
+        let bookmark = next(&mut events).await;
+        assert_eq!(bookmark.kind, "BOOKMARK");
+        assert!(bookmark.object["metadata"].get("annotations").is_none());
+        // Watch-list needs resourceVersionMatch=NotOlderThan and bookmarks.
+        let bad = ReadParams { send_initial_events: Some(true), ..ReadParams::default() };
+        let err =
+            configmaps.watch(Some("d"), WatchOptions { read: bad, ..WatchOptions::default() }).await.err().unwrap();
+        assert_eq!(err.code(), 422);
+    }
+}

@@ -1,0 +1,196 @@
+//! Watch through the registry: store events become Kubernetes watch events.
+//!
+//! ```text
+//! resourceVersion unset / "0"     ADDED for each current object, then changes
+//! resourceVersion=N               changes after N; N compacted → one ERROR event (410 Expired)
+//! sendInitialEvents=true (+match) ADDED for each current object, BOOKMARK marked
+//!                                 `k8s.io/initial-events-end: "true"`, then changes
+//! ```
+//! With selectors, an object that starts matching arrives as ADDED and one that stops matching
+//! as DELETED (its previous state, at the event's resourceVersion), as upstream's cacher does.
+//! Progress notifications become BOOKMARK events when the client allows them.
+
+use std::pin::Pin;
+
+use apiserver_machinery::ApiError;
+use apiserver_machinery::resource_version::{ReadParams, WatchStart, plan_watch};
+use apiserver_machinery::selectors::{FieldSelector, LabelSelector};
+use apiserver_store::{EventKind, KeyValue, ListOptions as StoreList, StoreError, WatchItem, WatchTarget};
+use bytes::Bytes;
+use futures::{Stream, StreamExt, stream};
+use serde_json::{Value, json};
+
+use crate::object::{Object, set_meta};
+use crate::registry::Registry;
+
+/// The annotation on the bookmark that ends a watch-list's initial events.
+pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
+
+/// Options of a watch.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WatchOptions<'a> {
+    /// resourceVersion, match, sendInitialEvents, allowWatchBookmarks.
+    pub read: ReadParams<'a>,
+    /// `labelSelector`.
+    pub label_selector: Option<&'a str>,
+    /// `fieldSelector`.
+    pub field_selector: Option<&'a str>,
+}
+
+/// One watch event, ready to be encoded as `{"type": ..., "object": ...}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchEvent {
+    /// `ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK` or `ERROR`.
+    pub kind: &'static str,
+    /// The object (a `Status` for `ERROR`).
+    pub object: Value,
+}
+
+impl WatchEvent {
+    /// The event as JSON.
+    pub fn to_json(&self) -> Value {
+        json!({ "type": self.kind, "object": self.object })
+    }
+}
+
+/// A registry watch: ends after an `ERROR` event or when the store goes away.
+pub type EventStream = Pin<Box<dyn Stream<Item = WatchEvent> + Send>>;
+
+struct Filter {
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+impl Registry {
+    /// Watches objects (in a namespace, or everywhere with `None`).
+    pub async fn watch(&self, namespace: Option<&str>, options: WatchOptions<'_>) -> Result<EventStream, ApiError> {
+        let (labels, fields) = self.selectors(options.label_selector, options.field_selector)?;
+        let filter = Filter { labels, fields };
+        let bookmarks = options.read.allow_watch_bookmarks == Some(true);
+        let prefix = Bytes::from(self.prefix(namespace));
+        let store = self.store();
+
+        let (initial, start, end_marker) = match plan_watch(&options.read)? {
+            WatchStart::After(revision) => (Vec::new(), revision + 1, false),
+            WatchStart::CurrentState => {
+                let (items, revision) = self.current_state(&prefix, &filter).await?;
+                (items, revision + 1, false)
+            }
+            WatchStart::InitialEvents { not_older_than } => {
+                let current = store.current_revision();
+                if let Some(wanted) = not_older_than.filter(|&w| w > current) {
+                    return Err(ApiError::too_large_resource_version(wanted, current, 1));
+                }
+                let (items, revision) = self.current_state(&prefix, &filter).await?;
+                (items, revision + 1, true)
+            }
+        };
+        let mut initial: Vec<WatchEvent> =
+            initial.into_iter().map(|obj| WatchEvent { kind: "ADDED", object: Value::Object(obj) }).collect();
+        if end_marker {
+            initial.push(self.bookmark(start - 1, true));
+        }
+
+        let live = match store.watch(WatchTarget::Prefix(prefix), start).await {
+            Ok(live) => live,
+            Err(StoreError::Compacted { compacted }) => {
+                let status = ApiError::too_old_resource_version(start - 1, compacted);
+                let error = WatchEvent { kind: "ERROR", object: json!(status.status()) };
+                return Ok(Box::pin(stream::iter(initial).chain(stream::once(async { error }))));
+            }
+            Err(err) => return Err(self.store_error(err, "")),
+        };
+        let registry = self.clone();
+        let live = live
+            .map(move |item| match item {
+                Ok(WatchItem::Event(event)) => {
+                    let converted = registry.convert(&event.kind, &event.kv, event.prev.as_ref(), &filter);
+                    Step::Emit(converted)
+                }
+                Ok(WatchItem::Progress { revision }) if bookmarks => {
+                    Step::Emit(Some(registry.bookmark(revision, false)))
+                }
+                Ok(WatchItem::Progress { .. }) => Step::Emit(None),
+                Err(StoreError::Compacted { compacted }) => {
+                    let status = ApiError::too_old_resource_version(start - 1, compacted);
+                    Step::Last(WatchEvent { kind: "ERROR", object: json!(status.status()) })
+                }
+                // Too slow, or the store is closing: end the watch; the client watches again
+                // from its last resourceVersion.
+                Err(_) => Step::End,
+            })
+            .scan(false, |ended, step| {
+                let out = match step {
+                    _ if *ended => None,
+                    Step::Emit(event) => Some(event),
+                    Step::Last(event) => {
+                        *ended = true;
+                        Some(Some(event))
+                    }
+                    Step::End => None,
+                };
+                futures::future::ready(out)
+            })
+            .filter_map(futures::future::ready);
+        Ok(Box::pin(stream::iter(initial).chain(live)))
+    }
+
+    /// Every matching object now, and the revision they were read at.
+    async fn current_state(&self, prefix: &[u8], filter: &Filter) -> Result<(Vec<Object>, u64), ApiError> {
+        let page = self.store().list(prefix, StoreList::default()).await.map_err(|e| self.store_error(e, ""))?;
+        let mut items = Vec::new();
+        for kv in &page.items {
+            let obj = self.decode(kv)?;
+            if self.matches(&obj, &filter.labels, &filter.fields) {
+                items.push(obj);
+            }
+        }
+        Ok((items, page.revision))
+    }
+
+    /// A BOOKMARK: an object of the kind carrying only a resourceVersion (and, at the end of a
+    /// watch-list's initial events, the annotation that says so).
+    fn bookmark(&self, revision: u64, initial_events_end: bool) -> WatchEvent {
+        let r = self.resource();
+        let mut metadata = json!({ "resourceVersion": revision.to_string() });
+        if initial_events_end {
+            metadata["annotations"] = json!({ INITIAL_EVENTS_END: "true" });
+        }
+        WatchEvent {
+            kind: "BOOKMARK",
+            object: json!({ "apiVersion": r.api_version(), "kind": r.kind, "metadata": metadata }),
+        }
+    }
+
+    /// The watch event a store change means for this watcher, if any.
+    fn convert(&self, kind: &EventKind, kv: &KeyValue, prev: Option<&KeyValue>, filter: &Filter) -> Option<WatchEvent> {
+        let decode_at = |kv: &KeyValue, revision: u64| -> Option<Object> {
+            let mut obj = self.decode(kv).ok()?;
+            set_meta(&mut obj, "resourceVersion", Some(json!(revision.to_string())));
+            Some(obj)
+        };
+        let revision = kv.mod_revision;
+        let passes = |obj: &Object| self.matches(obj, &filter.labels, &filter.fields);
+        let old = prev.and_then(|p| decode_at(p, revision));
+        let (event_kind, object) = match kind {
+            EventKind::Delete => (old.as_ref().filter(|o| passes(o)).map(|_| "DELETED"), old),
+            EventKind::Put => {
+                let new = self.decode(kv).ok()?;
+                let (now, before) = (passes(&new), old.as_ref().is_some_and(passes));
+                match (now, before) {
+                    (true, true) => (Some("MODIFIED"), Some(new)),
+                    (true, false) => (Some("ADDED"), Some(new)),
+                    (false, true) => (Some("DELETED"), old),
+                    (false, false) => (None, None),
+                }
+            }
+        };
+        Some(WatchEvent { kind: event_kind?, object: Value::Object(object?) })
+    }
+}
+
+enum Step {
+    Emit(Option<WatchEvent>),
+    Last(WatchEvent),
+    End,
+}
