@@ -24,3 +24,4 @@ for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
 done
 command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+ci/install-kubectl.sh
