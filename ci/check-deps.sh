@@ -2,6 +2,7 @@
 # Dependency rules (ARCHITECTURE.md):
 #  - only apiserver-store links RocksDB;
 #  - only apiserver-registry and the apiserver binary use apiserver-store;
+#  - only apiserver-http and the apiserver binary use apiserver-registry;
 #  - apiserver-machinery is sans-IO: no tokio, hyper or rocksdb in its dependency tree.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -19,6 +20,13 @@ users=$(cargo tree --workspace --locked -e normal -i apiserver-store --depth 1 -
   | tail -n +2 | awk '{print $1}' | grep -v -x -E 'apiserver-store|apiserver-registry|apiserver' | sort -u || true)
 if [ -n "$users" ]; then
   echo "check-deps: only apiserver-registry and the apiserver binary may use apiserver-store; found: $users" >&2
+  fail=1
+fi
+
+users=$(cargo tree --workspace --locked -e normal -i apiserver-registry --depth 1 --prefix none 2>/dev/null \
+  | tail -n +2 | awk '{print $1}' | grep -v -x -E 'apiserver-registry|apiserver-http|apiserver' | sort -u || true)
+if [ -n "$users" ]; then
+  echo "check-deps: only apiserver-http and the apiserver binary may use apiserver-registry; found: $users" >&2
   fail=1
 fi
 

@@ -100,6 +100,30 @@ impl ApiError {
         Self::new(409, "AlreadyExists", format!("{resource} \"{name}\" already exists"), Some(details))
     }
 
+    /// 409: the name is taken by an object that is being deleted.
+    pub fn already_exists_deleting(resource: GroupResource<'_>, name: &str) -> Self {
+        let details = Self::details(resource.group, resource.resource, name);
+        let message = format!("object is being deleted: {resource} \"{name}\" already exists");
+        Self::new(409, "AlreadyExists", message, Some(details))
+    }
+
+    /// 409: every generated name was taken.
+    pub fn generate_name_conflict(resource: GroupResource<'_>, name: &str) -> Self {
+        let mut details = Self::details(resource.group, resource.resource, name);
+        details.retry_after_seconds = Some(1);
+        let message = format!(
+            "{resource} \"{name}\" already exists, the server was not able to generate a unique name for the object"
+        );
+        Self::new(409, "AlreadyExists", message, Some(details))
+    }
+
+    /// 500 with no reason, as upstream answers a create that carries a resourceVersion.
+    pub fn resource_version_set_on_create() -> Self {
+        let mut err = Self::new(500, "", "resourceVersion should not be set on objects to be created".into(), None);
+        err.status.reason = None;
+        err
+    }
+
     /// 409 on a stale resourceVersion: the message kubectl users know.
     pub fn conflict(resource: GroupResource<'_>, name: &str, why: &str) -> Self {
         let details = Self::details(resource.group, resource.resource, name);
@@ -117,6 +141,19 @@ impl ApiError {
         details.causes = Some(errors.iter().map(FieldError::cause).collect());
         let message = format!("{kind} \"{name}\" is invalid: {errors}");
         Self::new(422, "Invalid", message, Some(details))
+    }
+
+    /// 404 for a path that names no resource (upstream's catch-all).
+    pub fn path_not_found() -> Self {
+        let details = StatusDetails {
+            causes: Some(vec![StatusCause {
+                reason: Some("UnexpectedServerResponse".into()),
+                message: Some("404 page not found".into()),
+                field: None,
+            }]),
+            ..StatusDetails::default()
+        };
+        Self::new(404, "NotFound", "the server could not find the requested resource".into(), Some(details))
     }
 
     /// 400.
@@ -148,16 +185,13 @@ impl ApiError {
         Self::new(406, "NotAcceptable", message.into(), None)
     }
 
-    /// 415: a body type the endpoint does not read.
-    pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(
-            415,
-            "UnsupportedMediaType",
-            format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type})"
-            ),
-            None,
-        )
+    /// 415: a body type the endpoint does not read; `accepted` lists the ones it does.
+    pub fn unsupported_media_type(accepted: &[&str]) -> Self {
+        let message = format!(
+            "the body of the request was in an unknown format - accepted media types include: {}",
+            accepted.join(", ")
+        );
+        Self::new(415, "UnsupportedMediaType", message, None)
     }
 
     /// 413.

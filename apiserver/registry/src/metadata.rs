@@ -2,8 +2,6 @@
 //! `BeforeUpdate`): system fields set on create and carried over on update, and validation of
 //! names, labels, annotations, finalizers and owner references.
 
-use std::collections::HashSet;
-
 use apiserver_machinery::field::{FieldError, FieldErrors, Path};
 use apiserver_machinery::names;
 use rand::Rng;
@@ -29,7 +27,10 @@ const SERVER_SET_ON_CREATE: &[&str] = &[
 /// Characters of generated name suffixes: no vowels (no words), no look-alikes (upstream's).
 const NAME_SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 const NAME_SUFFIX_LEN: usize = 5;
-const MAX_GENERATE_NAME_PREFIX: usize = 253 - NAME_SUFFIX_LEN;
+/// Upstream truncates generateName prefixes so generated names fit a DNS label.
+const MAX_GENERATE_NAME_PREFIX: usize = 63 - NAME_SUFFIX_LEN;
+/// Finalizers core types accept without a domain prefix.
+const STANDARD_FINALIZERS: &[&str] = &["kubernetes", "orphan", "foregroundDeletion"];
 
 /// Sets the system fields of a new object: name from `generateName`, namespace, uid,
 /// creationTimestamp, generation.
@@ -64,15 +65,14 @@ pub fn prepare_create(strategy: &dyn Strategy, obj: &mut Object, namespace: Opti
 pub fn prepare_update(strategy: &dyn Strategy, new: &mut Object, old: &Object) {
     let old_meta = metadata(old).cloned().unwrap_or_default();
     let meta = metadata_mut(new);
-    for field in ["uid", "creationTimestamp"] {
-        // An empty value means "unchanged"; a different one is refused by validation.
-        if meta.get(field).is_none_or(|v| v.is_null() || v == "")
-            && let Some(value) = old_meta.get(field)
-        {
-            meta.insert(field.to_string(), value.clone());
-        }
+    // An empty uid means "unchanged" (a different one is a failed precondition, checked by the
+    // registry); clients cannot change the others at all.
+    if meta.get("uid").is_none_or(|v| v.is_null() || v == "")
+        && let Some(uid) = old_meta.get("uid")
+    {
+        meta.insert("uid".into(), uid.clone());
     }
-    for field in ["deletionTimestamp", "deletionGracePeriodSeconds", "generation", "selfLink"] {
+    for field in ["creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "selfLink"] {
         match old_meta.get(field) {
             Some(value) => meta.insert(field.to_string(), value.clone()),
             None => meta.remove(field),
@@ -128,14 +128,36 @@ pub fn validate_create(strategy: &dyn Strategy, obj: &Object) -> FieldErrors {
 pub fn validate_update(new: &Object, old: &Object) -> FieldErrors {
     let mut errors = FieldErrors::default();
     let path = Path::new("metadata");
-    for field in ["name", "namespace", "uid", "creationTimestamp"] {
+    for field in ["name", "namespace", "uid"] {
         let (new_value, old_value) = (meta_str(new, field), meta_str(old, field));
         if new_value != old_value {
             errors.push(FieldError::invalid(path.child(field), new_value, "field is immutable"));
         }
     }
+    if crate::object::is_deleting(old) {
+        let before = crate::object::finalizers(old);
+        let added: Vec<String> = crate::object::finalizers(new).into_iter().filter(|f| !before.contains(f)).collect();
+        if !added.is_empty() {
+            errors.push(FieldError::forbidden(
+                path.child("finalizers"),
+                format!(
+                    "no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"
+                ),
+            ));
+        }
+    }
     validate_common(new, &path, &mut errors);
     errors
+}
+
+/// Problems with one finalizer name (upstream's `ValidateFinalizerName` plus the core rule
+/// that unqualified names must be standard ones).
+pub fn finalizer_problems(finalizer: &str) -> Vec<String> {
+    let mut problems = names::qualified_name(finalizer);
+    if problems.is_empty() && !finalizer.contains('/') && !STANDARD_FINALIZERS.contains(&finalizer) {
+        problems.push("name is neither a standard finalizer name nor is it fully qualified".into());
+    }
+    problems
 }
 
 fn validate_common(obj: &Object, path: &Path, errors: &mut FieldErrors) {
@@ -167,15 +189,18 @@ fn validate_common(obj: &Object, path: &Path, errors: &mut FieldErrors) {
     }
     if let Some(finalizers) = meta.get("finalizers").and_then(Value::as_array) {
         let finalizers_path = path.child("finalizers");
-        let mut seen = HashSet::new();
-        for (i, finalizer) in finalizers.iter().enumerate() {
-            let finalizer = finalizer.as_str().unwrap_or_default();
-            for problem in names::qualified_name(finalizer) {
-                errors.push(FieldError::invalid(finalizers_path.index(i), finalizer, problem));
+        let names: Vec<&str> = finalizers.iter().map(|f| f.as_str().unwrap_or_default()).collect();
+        for finalizer in &names {
+            for problem in finalizer_problems(finalizer) {
+                errors.push(FieldError::invalid(&finalizers_path, *finalizer, problem));
             }
-            if !seen.insert(finalizer) {
-                errors.push(FieldError::duplicate(finalizers_path.index(i), finalizer));
-            }
+        }
+        if names.contains(&"orphan") && names.contains(&"foregroundDeletion") {
+            errors.push(FieldError::invalid(
+                &finalizers_path,
+                format!("{names:?}"),
+                "finalizer orphan and foregroundDeletion cannot be both set",
+            ));
         }
     }
     if let Some(owners) = meta.get("ownerReferences").and_then(Value::as_array) {

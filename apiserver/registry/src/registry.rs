@@ -19,6 +19,8 @@ use crate::strategy::Strategy;
 
 /// Attempts of an unconditional update (no resourceVersion given) that lost a race.
 const UNCONDITIONAL_RETRIES: usize = 8;
+/// Names tried for a `generateName` create before giving up (upstream's count).
+const GENERATE_NAME_ATTEMPTS: usize = 8;
 
 /// Options of create and update.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,10 +41,9 @@ pub struct ListOptions<'a> {
 }
 
 /// How dependents of a deleted object are treated (recorded for the garbage collector).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Propagation {
     /// Dependents are deleted in the background (the default).
-    #[default]
     Background,
     /// The object waits (finalizer `foregroundDeletion`) until its dependents are gone.
     Foreground,
@@ -57,8 +58,8 @@ pub struct DeleteOptions {
     pub uid: Option<String>,
     /// `preconditions.resourceVersion`.
     pub resource_version: Option<String>,
-    /// `propagationPolicy`.
-    pub propagation: Propagation,
+    /// `propagationPolicy`, if the client gave one.
+    pub propagation: Option<Propagation>,
     /// `dryRun=All`.
     pub dry_run: bool,
 }
@@ -94,6 +95,11 @@ impl Registry {
     /// The resource served.
     pub fn resource(&self) -> &'static ResourceInfo {
         self.strategy.resource()
+    }
+
+    /// Whether a completed delete answers with the object rather than a success `Status`.
+    pub fn returns_deleted_object(&self) -> bool {
+        self.strategy.returns_deleted_object()
     }
 
     fn group_resource(&self) -> GroupResource<'static> {
@@ -132,9 +138,7 @@ impl Registry {
             StoreError::NotFound => ApiError::not_found(self.group_resource(), name),
             StoreError::AlreadyExists => ApiError::already_exists(self.group_resource(), name),
             StoreError::Conflict { .. } => ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED),
-            StoreError::Compacted { compacted } => ApiError::expired(format!(
-                "The resourceVersion for the provided list is too old (oldest available: {compacted})."
-            )),
+            StoreError::Compacted { .. } => ApiError::expired("The resourceVersion for the provided list is too old."),
             StoreError::FutureRevision { requested, current } => {
                 ApiError::too_large_resource_version(requested, current, 1)
             }
@@ -216,27 +220,59 @@ impl Registry {
         body: Value,
         options: WriteOptions,
     ) -> Result<Object, ApiError> {
-        let mut obj = self.accept_body(body)?;
-        self.check_namespace(&obj, namespace)?;
-        metadata::prepare_create(self.strategy.as_ref(), &mut obj, namespace.filter(|_| self.resource().namespaced));
-        self.strategy.prepare_for_create(&mut obj);
-        let name = meta_str(&obj, "name").to_string();
-        let mut errors = metadata::validate_create(self.strategy.as_ref(), &obj);
-        errors.extend(self.strategy.validate(&obj));
-        if !errors.is_empty() {
-            return Err(self.invalid(&name, &errors));
+        let body = self.accept_body(body)?;
+        self.check_namespace(&body, namespace)?;
+        if !options.dry_run && !meta_str(&body, "resourceVersion").is_empty() {
+            return Err(ApiError::resource_version_set_on_create());
         }
-        let key = self.key(namespace, &name)?;
-        if options.dry_run {
-            return match self.store.get(&key, 0).await {
-                Ok(_) => Err(ApiError::already_exists(self.group_resource(), &name)),
-                Err(StoreError::NotFound) => Ok(obj),
-                Err(err) => Err(self.store_error(err, &name)),
+        let generated = meta_str(&body, "name").is_empty() && !meta_str(&body, "generateName").is_empty();
+        let attempts = if generated { GENERATE_NAME_ATTEMPTS } else { 1 };
+        let mut last_name = String::new();
+        for _ in 0..attempts {
+            let mut obj = body.clone();
+            metadata::prepare_create(
+                self.strategy.as_ref(),
+                &mut obj,
+                namespace.filter(|_| self.resource().namespaced),
+            );
+            self.strategy.prepare_for_create(&mut obj);
+            let name = meta_str(&obj, "name").to_string();
+            let mut errors = metadata::validate_create(self.strategy.as_ref(), &obj);
+            errors.extend(self.strategy.validate(&obj));
+            if !errors.is_empty() {
+                return Err(self.invalid(&name, &errors));
+            }
+            let key = self.key(namespace, &name)?;
+            let result = if options.dry_run {
+                match self.store.get(&key, 0).await {
+                    Ok(_) => Err(StoreError::AlreadyExists),
+                    Err(StoreError::NotFound) => return Ok(obj),
+                    Err(err) => Err(err),
+                }
+            } else {
+                self.store.create(key.clone(), Self::encode(&obj)).await
             };
+            match result {
+                Ok(kv) => {
+                    set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
+                    return Ok(obj);
+                }
+                Err(StoreError::AlreadyExists) if generated => last_name = name,
+                Err(StoreError::AlreadyExists) => {
+                    let deleting = match self.store.get(&key, 0).await {
+                        Ok(kv) => self.decode(&kv).is_ok_and(|existing| is_deleting(&existing)),
+                        Err(_) => false,
+                    };
+                    return Err(if deleting {
+                        ApiError::already_exists_deleting(self.group_resource(), &name)
+                    } else {
+                        ApiError::already_exists(self.group_resource(), &name)
+                    });
+                }
+                Err(err) => return Err(self.store_error(err, &name)),
+            }
         }
-        let kv = self.store.create(key, Self::encode(&obj)).await.map_err(|e| self.store_error(e, &name))?;
-        set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
-        Ok(obj)
+        Err(ApiError::generate_name_conflict(self.group_resource(), &last_name))
     }
 
     /// Reads one object.
@@ -328,11 +364,19 @@ impl Registry {
     ) -> Result<(LabelSelector, FieldSelector), ApiError> {
         let labels = LabelSelector::parse(labels.unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let fields = FieldSelector::parse(fields.unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let extra = self.strategy.selectable_fields();
         for requirement in fields.requirements() {
-            let supported = matches!(requirement.field.as_str(), "metadata.name" | "metadata.namespace")
-                || self.strategy.selectable_fields().contains(&requirement.field.as_str());
+            let field = requirement.field.as_str();
+            let supported = field == "metadata.name"
+                || (field == "metadata.namespace" && self.resource().namespaced)
+                || extra.contains(&field);
             if !supported {
-                return Err(ApiError::bad_request(format!("field label not supported: {}", requirement.field)));
+                // Upstream's two conversion functions word this differently.
+                return Err(ApiError::bad_request(if extra.is_empty() {
+                    format!("\"{field}\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"")
+                } else {
+                    format!("field label not supported: {field}")
+                }));
             }
         }
         Ok((labels, fields))
@@ -356,16 +400,27 @@ impl Registry {
         body: Value,
         options: WriteOptions,
     ) -> Result<Object, ApiError> {
-        let body = self.accept_body(body)?;
-        self.check_namespace(&body, namespace)?;
+        let mut body = self.accept_body(body)?;
         let body_name = meta_str(&body, "name");
-        if !body_name.is_empty() && body_name != name {
+        if body_name != name {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
+        if self.resource().namespaced {
+            let body_ns = meta_str(&body, "namespace");
+            let request_ns = namespace.unwrap_or_default();
+            if !body_ns.is_empty() && body_ns != request_ns {
+                return Err(ApiError::bad_request(format!(
+                    "the namespace of the object ({body_ns}) does not match the namespace on the request ({request_ns})"
+                )));
+            }
+        } else {
+            set_meta(&mut body, "namespace", None);
+        }
+        // "0" (like none) means an unconditional update.
         let expected = match meta_str(&body, "resourceVersion") {
-            "" => None,
+            "" | "0" => None,
             rv => {
                 Some(rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?)
             }
@@ -377,6 +432,14 @@ impl Registry {
                 return Err(ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED));
             }
             let old = self.decode(&current)?;
+            let body_uid = meta_str(&body, "uid");
+            if !body_uid.is_empty() && body_uid != meta_str(&old, "uid") {
+                let why = format!(
+                    "Precondition failed: UID in precondition: {body_uid}, UID in object meta: {}",
+                    meta_str(&old, "uid")
+                );
+                return Err(ApiError::conflict(self.group_resource(), name, &why));
+            }
             let mut new = body.clone();
             set_meta(&mut new, "name", Some(json!(name)));
             if let Some(ns) = namespace.filter(|_| self.resource().namespaced) {
@@ -433,36 +496,38 @@ impl Registry {
             let current = self.store.get(&key, 0).await.map_err(|e| self.store_error(e, name))?;
             let mut obj = self.decode(&current)?;
             self.check_preconditions(&obj, options, name)?;
-            let mut pending = finalizers(&obj);
-            let finalizer = match options.propagation {
-                Propagation::Background => None,
-                Propagation::Foreground => Some("foregroundDeletion"),
-                Propagation::Orphan => Some("orphan"),
-            };
-            if let Some(finalizer) = finalizer
-                && !pending.iter().any(|f| f == finalizer)
-            {
-                pending.push(finalizer.to_string());
-            }
+            let before = finalizers(&obj);
+            let pending = gc_finalizers(&before, options.propagation);
             if pending.is_empty() && !self.strategy.deletion_blocked(&obj) {
                 if options.dry_run {
                     return Ok(Deleted::Gone(obj));
                 }
                 match self.store.delete(key.clone(), Precondition::ModRevision(current.mod_revision)).await {
-                    Ok(_) => return Ok(Deleted::Gone(obj)),
+                    Ok(deleted) => {
+                        // The last state, at the delete's revision (as upstream reports it).
+                        set_meta(&mut obj, "resourceVersion", Some(json!(deleted.revision.to_string())));
+                        return Ok(Deleted::Gone(obj));
+                    }
                     Err(StoreError::Conflict { .. }) => continue,
                     Err(err) => return Err(self.store_error(err, name)),
                 }
             }
-            // Mark it: finalizers (and the garbage collector) finish the job.
-            if is_deleting(&obj) && finalizer.is_none() {
+            // Already marked and nothing to change: report it as it is.
+            if is_deleting(&obj) && pending == before {
                 return Ok(Deleted::Pending(obj));
             }
+            // Mark it: finalizers (and the garbage collector) finish the job.
             if !is_deleting(&obj) {
                 set_meta(&mut obj, "deletionTimestamp", Some(json!(now())));
                 set_meta(&mut obj, "deletionGracePeriodSeconds", Some(json!(0)));
+                if self.strategy.tracks_generation() {
+                    let generation = metadata_i64(&obj, "generation");
+                    if generation > 0 {
+                        set_meta(&mut obj, "generation", Some(json!(generation + 1)));
+                    }
+                }
             }
-            set_meta(&mut obj, "finalizers", Some(json!(pending)));
+            set_meta(&mut obj, "finalizers", (!pending.is_empty()).then(|| json!(pending)));
             self.strategy.prepare_for_deletion(&mut obj);
             if options.dry_run {
                 return Ok(Deleted::Pending(obj));
@@ -481,26 +546,54 @@ impl Registry {
     }
 
     fn check_preconditions(&self, obj: &Object, options: &DeleteOptions, name: &str) -> Result<(), ApiError> {
-        let failed = |what: &str, wanted: &str, actual: &str| {
-            ApiError::conflict(
-                self.group_resource(),
-                name,
-                &format!("Precondition failed: {what} in precondition: {wanted}, {what} in object meta: {actual}"),
-            )
-        };
+        let kind = GroupResource { group: self.resource().group, resource: self.resource().kind };
         if let Some(uid) = &options.uid
             && uid != meta_str(obj, "uid")
         {
-            return Err(failed("UID", uid, meta_str(obj, "uid")));
+            let why = format!(
+                "the UID in the precondition ({uid}) does not match the UID in record ({}). The object might have \
+                 been deleted and then recreated",
+                meta_str(obj, "uid")
+            );
+            return Err(ApiError::conflict(kind, name, &why));
         }
         if let Some(rv) = &options.resource_version
             && rv != meta_str(obj, "resourceVersion")
         {
-            return Err(failed("ResourceVersion", rv, meta_str(obj, "resourceVersion")));
+            let why = format!(
+                "the ResourceVersion in the precondition ({rv}) does not match the ResourceVersion in record ({}). \
+                 The object might have been modified",
+                meta_str(obj, "resourceVersion")
+            );
+            return Err(ApiError::conflict(kind, name, &why));
         }
         Ok(())
     }
 }
+
+/// The finalizers after a delete with `propagation` (upstream's
+/// `deletionFinalizersForGarbageCollection`): a given policy replaces both garbage-collector
+/// finalizers with its own (none for Background); no policy keeps what is there.
+fn gc_finalizers(current: &[String], propagation: Option<Propagation>) -> Vec<String> {
+    let Some(propagation) = propagation else { return current.to_vec() };
+    let mut out: Vec<String> =
+        current.iter().filter(|f| *f != ORPHAN_FINALIZER && *f != FOREGROUND_FINALIZER).cloned().collect();
+    match propagation {
+        Propagation::Background => {}
+        Propagation::Foreground => out.push(FOREGROUND_FINALIZER.to_string()),
+        Propagation::Orphan => out.push(ORPHAN_FINALIZER.to_string()),
+    }
+    out
+}
+
+fn metadata_i64(obj: &Object, field: &str) -> i64 {
+    crate::object::metadata(obj).and_then(|m| m.get(field)).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// The garbage collector's finalizer for orphaning dependents.
+pub const ORPHAN_FINALIZER: &str = "orphan";
+/// The garbage collector's finalizer for deleting dependents first.
+pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
 
 /// Upstream's message for a continue token whose snapshot was compacted.
 const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You \

@@ -59,9 +59,16 @@ pub trait Strategy: Send + Sync + 'static {
     /// `Terminating`).
     fn prepare_for_deletion(&self, _obj: &mut Object) {}
 
-    /// Field-selector fields beyond `metadata.name` and `metadata.namespace`.
+    /// Field-selector fields beyond `metadata.name` (and `metadata.namespace` for namespaced
+    /// resources).
     fn selectable_fields(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// Whether a completed delete answers with the deleted object (namespaces) rather than a
+    /// `Status` of success (most resources).
+    fn returns_deleted_object(&self) -> bool {
+        false
     }
 }
 

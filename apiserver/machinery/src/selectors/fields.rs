@@ -65,13 +65,10 @@ impl FieldSelector {
         self.requirements.is_empty()
     }
 
-    /// Whether an object matches, given a lookup of its selectable fields. A field the lookup
-    /// does not know makes the object not match (callers reject unsupported fields up front).
+    /// Whether an object matches, given a lookup of its selectable fields. A field the object
+    /// does not have compares as the empty string (callers reject unsupported fields up front).
     pub fn matches<'a>(&self, field: impl Fn(&str) -> Option<&'a str>) -> bool {
-        self.requirements.iter().all(|r| match field(&r.field) {
-            Some(actual) => (actual == r.value) != r.negated,
-            None => false,
-        })
+        self.requirements.iter().all(|r| (field(&r.field).unwrap_or("") == r.value) != r.negated)
     }
 }
 
@@ -164,6 +161,7 @@ mod tests {
         assert!(selector.matches(pod));
         assert!(!FieldSelector::parse("status.phase!=Running").unwrap().matches(pod));
         assert!(!FieldSelector::parse("spec.unknown=x").unwrap().matches(pod));
+        assert!(FieldSelector::parse("spec.unknown=").unwrap().matches(pod), "absent compares as empty");
         assert!(FieldSelector::parse("").unwrap().matches(pod));
         assert!(FieldSelector::parse("").unwrap().is_empty());
     }

@@ -50,12 +50,18 @@ async fn create_sets_system_fields_and_get_reads_them_back() {
     assert_eq!(rv(&created), store.current_revision());
     let read = configmaps.get(Some("default"), "app", None).await.unwrap();
     assert_eq!(read, created);
-    // Clients cannot set server fields.
+    // Clients cannot set server fields; a resourceVersion on create is refused like upstream.
     let mut body = cm("forged", json!({}));
     body["metadata"]["uid"] = json!("forged-uid");
-    body["metadata"]["resourceVersion"] = json!("999");
-    let forged = configmaps.create(Some("default"), body, WRITE).await.unwrap();
+    let forged = configmaps.create(Some("default"), body.clone(), WRITE).await.unwrap();
     assert_ne!(forged["metadata"]["uid"], "forged-uid");
+    body["metadata"]["name"] = json!("with-rv");
+    body["metadata"]["resourceVersion"] = json!("999");
+    let err = configmaps.create(Some("default"), body, WRITE).await.unwrap_err();
+    assert_eq!(
+        (err.code(), err.to_string().as_str()),
+        (500, "resourceVersion should not be set on objects to be created")
+    );
 }
 
 #[tokio::test]
@@ -146,7 +152,16 @@ async fn update_is_optimistic_with_a_resource_version_and_unconditional_without(
     assert_eq!(configmaps.update(Some("d"), "b", body.clone(), WRITE).await.unwrap_err().code(), 400);
     let mut new_uid = body.clone();
     new_uid["metadata"]["uid"] = json!("00000000-0000-0000-0000-000000000000");
-    assert_eq!(configmaps.update(Some("d"), "a", new_uid, WRITE).await.unwrap_err().code(), 422);
+    let err = configmaps.update(Some("d"), "a", new_uid, WRITE).await.unwrap_err();
+    assert_eq!(err.code(), 409, "a different uid is a failed precondition");
+    let mut zero = body.clone();
+    zero["metadata"]["resourceVersion"] = json!("0");
+    zero["data"] = json!({"k": "v4"});
+    assert_eq!(
+        configmaps.update(Some("d"), "a", zero, WRITE).await.unwrap()["data"]["k"],
+        "v4",
+        "rv 0 is unconditional"
+    );
     let mut missing = body.clone();
     missing["metadata"]["name"] = json!("zzz");
     assert_eq!(configmaps.update(Some("d"), "zzz", missing, WRITE).await.unwrap_err().code(), 404);
@@ -187,7 +202,11 @@ async fn list_filters_by_label_and_field_selectors() {
     let by_ns = configmaps.list(None, list(None, Some("metadata.namespace!=d"))).await.unwrap();
     assert_eq!(names_of(&by_ns).await, ["z"]);
     let err = configmaps.list(None, list(None, Some("spec.nodeName=x"))).await.unwrap_err();
-    assert_eq!((err.code(), err.to_string()), (400, "field label not supported: spec.nodeName".to_string()));
+    assert_eq!(err.code(), 400);
+    assert_eq!(
+        err.to_string(),
+        "\"spec.nodeName\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+    );
     assert_eq!(configmaps.list(None, list(Some("tier in web"), None)).await.unwrap_err().code(), 400);
 }
 
@@ -273,15 +292,18 @@ async fn delete_preconditions_propagation_and_dry_run() {
     let wrong_uid = DeleteOptions { uid: Some("nope".into()), ..DeleteOptions::default() };
     let err = configmaps.delete(Some("d"), "a", &wrong_uid).await.unwrap_err();
     assert_eq!(err.code(), 409);
-    assert!(err.to_string().contains("Precondition failed: UID in precondition: nope"), "{err}");
+    assert!(err.to_string().contains("the UID in the precondition (nope) does not match the UID in record"), "{err}");
     let dry = DeleteOptions { dry_run: true, ..DeleteOptions::default() };
     assert!(matches!(configmaps.delete(Some("d"), "a", &dry).await.unwrap(), Deleted::Gone(_)));
     configmaps.get(Some("d"), "a", None).await.expect("dry run deletes nothing");
-    let orphan = DeleteOptions { propagation: Propagation::Orphan, ..DeleteOptions::default() };
+    let orphan = DeleteOptions { propagation: Some(Propagation::Orphan), ..DeleteOptions::default() };
     let Deleted::Pending(obj) = configmaps.delete(Some("d"), "a", &orphan).await.unwrap() else {
         panic!("orphan deletion waits for the garbage collector");
     };
     assert_eq!(obj["metadata"]["finalizers"], json!(["orphan"]));
+    // A later Background delete replaces the garbage collector's finalizer (none left: gone).
+    let background = DeleteOptions { propagation: Some(Propagation::Background), ..DeleteOptions::default() };
+    assert!(matches!(configmaps.delete(Some("d"), "a", &background).await.unwrap(), Deleted::Gone(_)));
 }
 
 #[tokio::test]
@@ -484,4 +506,32 @@ mod watch {
             configmaps.watch(Some("d"), WatchOptions { read: bad, ..WatchOptions::default() }).await.err().unwrap();
         assert_eq!(err.code(), 422);
     }
+}
+
+#[tokio::test]
+async fn finalizer_rules() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    let with = |name: &str, finalizers: Value| {
+        let mut body = cm(name, json!({}));
+        body["metadata"]["finalizers"] = finalizers;
+        body
+    };
+    let err = configmaps.create(Some("d"), with("a", json!(["custom"])), WRITE).await.unwrap_err();
+    assert!(err.to_string().contains("name is neither a standard finalizer name nor is it fully qualified"), "{err}");
+    let err =
+        configmaps.create(Some("d"), with("b", json!(["orphan", "foregroundDeletion"])), WRITE).await.unwrap_err();
+    assert!(err.to_string().contains("cannot be both set"), "{err}");
+    let created = configmaps.create(Some("d"), with("c", json!(["example.com/x"])), WRITE).await.unwrap();
+    let Deleted::Pending(marked) = configmaps.delete(Some("d"), "c", &DeleteOptions::default()).await.unwrap() else {
+        panic!("pending");
+    };
+    assert_eq!(marked["metadata"]["uid"], created["metadata"]["uid"]);
+    let mut more = Value::Object(marked);
+    more["metadata"]["finalizers"] = json!(["example.com/x", "example.com/y"]);
+    let err = configmaps.update(Some("d"), "c", more, WRITE).await.unwrap_err();
+    assert!(err.to_string().contains("no new finalizers can be added if the object is being deleted"), "{err}");
+    // Re-creating a name that is still being deleted says so.
+    let err = configmaps.create(Some("d"), with("c", json!([])), WRITE).await.unwrap_err();
+    assert_eq!(err.to_string(), "object is being deleted: configmaps \"c\" already exists");
 }

@@ -1,10 +1,12 @@
 //! Namespaces: DNS-1123 label names, the `kubernetes` finalizer, `Active` → `Terminating`.
 
+use apiserver_machinery::field::{FieldError, FieldErrors, Path};
 use apiserver_machinery::names;
 use apiserver_machinery::resources::{self, ResourceInfo};
 use k8s_openapi::api::core::v1::Namespace;
 use serde_json::{Value, json};
 
+use crate::metadata::finalizer_problems;
 use crate::object::{Object, meta_str, metadata_mut};
 use crate::strategy::{Strategy, check_shape};
 
@@ -75,11 +77,32 @@ impl Strategy for Namespaces {
         obj.get("spec").and_then(|s| s.get("finalizers")).and_then(Value::as_array).is_some_and(|f| !f.is_empty())
     }
 
+    fn validate(&self, obj: &Object) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        let finalizers = obj.get("spec").and_then(|s| s.get("finalizers")).and_then(Value::as_array);
+        for (i, finalizer) in finalizers.into_iter().flatten().enumerate() {
+            let finalizer = finalizer.as_str().unwrap_or_default();
+            for problem in finalizer_problems(finalizer) {
+                errors.push(FieldError::invalid(Path::new("spec").child("finalizers").index(i), finalizer, problem));
+            }
+        }
+        errors
+    }
+
     fn prepare_for_deletion(&self, obj: &mut Object) {
-        obj.insert("status".into(), json!({"phase": "Terminating"}));
+        // Only the phase changes; conditions stay.
+        let status = obj.entry("status").or_insert_with(|| json!({}));
+        if !status.is_object() {
+            *status = json!({});
+        }
+        status["phase"] = json!("Terminating");
     }
 
     fn selectable_fields(&self) -> &'static [&'static str] {
         &["status.phase"]
+    }
+
+    fn returns_deleted_object(&self) -> bool {
+        true
     }
 }

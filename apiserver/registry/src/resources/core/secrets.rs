@@ -62,13 +62,13 @@ impl Strategy for Secrets {
         }
     }
 
-    fn prepare_for_update(&self, new: &mut Object, old: &Object) {
-        fold_string_data(new);
-        if new.get("type").and_then(Value::as_str).is_none_or(str::is_empty)
-            && let Some(old_type) = old.get("type")
-        {
-            new.insert("type".into(), old_type.clone());
-        }
+    fn prepare_for_update(&self, new: &mut Object, _old: &Object) {
+        // v1 defaulting runs before the strategy: a missing type is Opaque (and so a change).
+        self.prepare_for_create(new);
+    }
+
+    fn selectable_fields(&self) -> &'static [&'static str] {
+        &["type"]
     }
 
     fn validate(&self, obj: &Object) -> FieldErrors {

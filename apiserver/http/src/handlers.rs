@@ -1,0 +1,385 @@
+//! The request path: health and version (no credentials needed), authentication, discovery,
+//! then one function per resource verb over the generic registry.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use apiserver_machinery::ApiError;
+use apiserver_machinery::resource_version::ReadParams;
+use apiserver_registry::{DeleteOptions, Deleted, ListOptions, Propagation, Registry, WatchOptions, WriteOptions};
+use bytes::Bytes;
+use futures::StreamExt;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::UnsyncBoxBody};
+use hyper::body::{Frame, Incoming};
+use rustls::pki_types::CertificateDer;
+use serde_json::{Value, json};
+
+use crate::authn::Authenticator;
+use crate::discovery::{AGGREGATED_V2, Discovery, wants_aggregated};
+use crate::request_info::{self, RequestInfo, Verb};
+use crate::table::{table, wants_table};
+
+/// Response bodies: whole documents or watch streams.
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Largest request body accepted (upstream: 3 MiB).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+/// A watch without `timeoutSeconds` ends after this long (clients watch again).
+const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// The served API.
+pub struct Api {
+    registries: HashMap<(&'static str, &'static str, &'static str), Registry>,
+    discovery: Discovery,
+    authn: Authenticator,
+    server_address: String,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api").field("resources", &self.registries.len()).finish_non_exhaustive()
+    }
+}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed_unsync()
+}
+
+fn json_response(code: StatusCode, value: &Value, content_type: &str) -> Response<Body> {
+    let body = serde_json::to_vec(value).expect("JSON values serialise");
+    Response::builder()
+        .status(code)
+        .header(CONTENT_TYPE, content_type)
+        .body(full(body))
+        .expect("static response parts are valid")
+}
+
+fn error_response(err: &ApiError) -> Response<Body> {
+    let code = StatusCode::from_u16(err.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(code, &json!(err.status()), "application/json")
+}
+
+/// The query string as a map (the last value of a repeated key wins).
+fn query(req: &Request<Incoming>) -> HashMap<String, String> {
+    form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()).into_owned().collect()
+}
+
+fn flag(query: &HashMap<String, String>, key: &str) -> Option<bool> {
+    query.get(key).map(|v| v == "true" || v == "1")
+}
+
+fn dry_run(query: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match query.get("dryRun").map(String::as_str) {
+        None | Some("") => Ok(false),
+        Some("All") => Ok(true),
+        Some(other) => {
+            Err(ApiError::bad_request(format!("dryRun: Unsupported value: \"{other}\": supported values: \"All\"")))
+        }
+    }
+}
+
+impl Api {
+    /// The API over these registries; `server_address` is what `/api` advertises.
+    pub fn new(registries: Vec<Registry>, authn: Authenticator, server_address: String) -> Self {
+        let discovery = Discovery::new(registries.iter().map(Registry::resource).collect());
+        let registries = registries
+            .into_iter()
+            .map(|r| {
+                let info = r.resource();
+                ((info.group, info.version, info.plural), r)
+            })
+            .collect();
+        Self { registries, discovery, authn, server_address }
+    }
+
+    /// Serves one request; never fails (errors become `Status` responses).
+    pub async fn handle(
+        &self,
+        req: Request<Incoming>,
+        client_cert: Option<&CertificateDer<'static>>,
+    ) -> Response<Body> {
+        let (method, path) = (req.method().clone(), req.uri().path().to_string());
+        let response = match self.route(req, client_cert).await {
+            Ok(response) => response,
+            Err(err) => error_response(&err),
+        };
+        tracing::debug!(%method, %path, code = response.status().as_u16(), "request");
+        response
+    }
+
+    async fn route(
+        &self,
+        req: Request<Incoming>,
+        client_cert: Option<&CertificateDer<'static>>,
+    ) -> Result<Response<Body>, ApiError> {
+        let path = req.uri().path().trim_end_matches('/').to_string();
+        match path.as_str() {
+            "/healthz" | "/livez" | "/readyz" => {
+                return Ok(Response::builder()
+                    .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+                    .body(full("ok"))
+                    .expect("valid"));
+            }
+            "/version" => return Ok(json_response(StatusCode::OK, &version(), "application/json")),
+            _ => {}
+        }
+        let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let _user = self.authn.authenticate(client_cert, authorization).ok_or_else(ApiError::unauthorized)?;
+
+        let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        if req.method() == Method::GET {
+            let aggregated = wants_aggregated(&accept);
+            let document = match segments.as_slice() {
+                ["api"] if aggregated => {
+                    return Ok(json_response(StatusCode::OK, &self.discovery.aggregated(true), AGGREGATED_V2));
+                }
+                ["apis"] if aggregated => {
+                    return Ok(json_response(StatusCode::OK, &self.discovery.aggregated(false), AGGREGATED_V2));
+                }
+                ["api"] => Some(self.discovery.api_versions(&self.server_address)),
+                ["apis"] => Some(self.discovery.api_group_list()),
+                ["api", version] => self.discovery.resource_list("", version),
+                ["apis", group] => self.discovery.group(group),
+                ["apis", group, version] => self.discovery.resource_list(group, version),
+                _ => None,
+            };
+            if let Some(document) = document {
+                return Ok(json_response(StatusCode::OK, &document, "application/json"));
+            }
+        }
+        let query = query(&req);
+        let watch = flag(&query, "watch").unwrap_or(false);
+        let info = request_info::parse(req.method(), &path, watch).ok_or_else(ApiError::path_not_found)?;
+        self.resource(req, info, &query, &accept).await
+    }
+
+    async fn resource(
+        &self,
+        req: Request<Incoming>,
+        info: RequestInfo,
+        query: &HashMap<String, String>,
+        accept: &str,
+    ) -> Result<Response<Body>, ApiError> {
+        let key = (info.group.as_str(), info.version.as_str(), info.resource.as_str());
+        let registry = self
+            .registries
+            .iter()
+            .find(|((g, v, r), _)| (*g, *v, *r) == key)
+            .map(|(_, registry)| registry)
+            .ok_or_else(ApiError::path_not_found)?;
+        let resource = registry.resource();
+        if info.subresource.is_some() {
+            return Err(ApiError::path_not_found());
+        }
+        // A namespaced object needs a namespace in its path, a cluster-scoped one must not have one.
+        let namespace = info.namespace.as_deref();
+        let single = !matches!(info.verb, Verb::List | Verb::Watch | Verb::DeleteCollection | Verb::Create);
+        if (resource.namespaced && namespace.is_none() && (single || info.verb == Verb::Create))
+            || (!resource.namespaced && namespace.is_some())
+        {
+            return Err(ApiError::path_not_found());
+        }
+        let name = info.name.as_deref().unwrap_or_default();
+        let read = ReadParams {
+            resource_version: query.get("resourceVersion").map(String::as_str),
+            resource_version_match: query.get("resourceVersionMatch").map(String::as_str),
+            continue_token: query.get("continue").map(String::as_str),
+            limit: query.get("limit").and_then(|l| l.parse().ok()),
+            send_initial_events: flag(query, "sendInitialEvents"),
+            allow_watch_bookmarks: flag(query, "allowWatchBookmarks"),
+        };
+        let as_table = wants_table(accept);
+        let respond = |code: StatusCode, value: Value| -> Response<Body> {
+            if as_table {
+                let items = match value.get("items").and_then(Value::as_array) {
+                    Some(items) => items.clone(),
+                    None => vec![value.clone()],
+                };
+                let list_meta = value.get("items").and(value.get("metadata")).cloned().unwrap_or(json!({}));
+                json_response(code, &table(resource, &items, list_meta, jiff::Timestamp::now()), "application/json")
+            } else {
+                json_response(code, &value, "application/json")
+            }
+        };
+        match info.verb {
+            Verb::Get => {
+                let obj = registry.get(namespace, name, read.resource_version).await?;
+                Ok(respond(StatusCode::OK, Value::Object(obj)))
+            }
+            Verb::List => {
+                let options = ListOptions {
+                    read,
+                    label_selector: query.get("labelSelector").map(String::as_str),
+                    field_selector: query.get("fieldSelector").map(String::as_str),
+                };
+                Ok(respond(StatusCode::OK, registry.list(namespace, options).await?))
+            }
+            Verb::Watch => {
+                let options = WatchOptions {
+                    read,
+                    label_selector: query.get("labelSelector").map(String::as_str),
+                    field_selector: query.get("fieldSelector").map(String::as_str),
+                };
+                let timeout = query
+                    .get("timeoutSeconds")
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .map_or(DEFAULT_WATCH_TIMEOUT, Duration::from_secs);
+                let events = registry.watch(namespace, options).await?;
+                let frames = events.take_until(tokio::time::sleep(timeout)).map(|event| {
+                    let mut line = serde_json::to_vec(&event.to_json()).expect("JSON values serialise");
+                    line.push(b'\n');
+                    Ok::<_, Infallible>(Frame::data(Bytes::from(line)))
+                });
+                Ok(Response::builder()
+                    .header(CONTENT_TYPE, "application/json")
+                    .header("Transfer-Encoding", "chunked")
+                    .body(BodyExt::boxed_unsync(StreamBody::new(frames)))
+                    .expect("valid"))
+            }
+            Verb::Create => {
+                let dry_run = dry_run(query)?;
+                let body = read_json(req).await?;
+                let obj = registry.create(namespace, body, WriteOptions { dry_run }).await?;
+                Ok(respond(StatusCode::CREATED, Value::Object(obj)))
+            }
+            Verb::Update => {
+                let dry_run = dry_run(query)?;
+                let body = read_json(req).await?;
+                let obj = registry.update(namespace, name, body, WriteOptions { dry_run }).await?;
+                Ok(respond(StatusCode::OK, Value::Object(obj)))
+            }
+            Verb::Patch => Err(ApiError::method_not_supported(
+                apiserver_machinery::GroupResource { group: resource.group, resource: resource.plural },
+                "patch",
+            )),
+            Verb::Delete => {
+                let options = delete_options(query, read_optional_json(req).await?)?;
+                match registry.delete(namespace, name, &options).await? {
+                    Deleted::Gone(obj) if !registry.returns_deleted_object() => {
+                        Ok(json_response(StatusCode::OK, &deleted_status(resource.plural, &obj), "application/json"))
+                    }
+                    Deleted::Gone(obj) => Ok(respond(StatusCode::OK, Value::Object(obj))),
+                    Deleted::Pending(obj) => Ok(respond(StatusCode::OK, Value::Object(obj))),
+                }
+            }
+            Verb::DeleteCollection => {
+                let options = delete_options(query, read_optional_json(req).await?)?;
+                let list = registry
+                    .list(
+                        namespace,
+                        ListOptions {
+                            read: ReadParams::default(),
+                            label_selector: query.get("labelSelector").map(String::as_str),
+                            field_selector: query.get("fieldSelector").map(String::as_str),
+                        },
+                    )
+                    .await?;
+                let mut deleted = Vec::new();
+                for item in list["items"].as_array().into_iter().flatten() {
+                    let item_ns = item.pointer("/metadata/namespace").and_then(Value::as_str);
+                    let item_name = item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+                    match registry.delete(item_ns.or(namespace), item_name, &options).await {
+                        Ok(Deleted::Gone(obj) | Deleted::Pending(obj)) => deleted.push(Value::Object(obj)),
+                        Err(err) if err.code() == 404 => {}
+                        Err(err) => return Err(err),
+                    }
+                }
+                let mut result = list;
+                result["items"] = json!(deleted);
+                Ok(json_response(StatusCode::OK, &result, "application/json"))
+            }
+        }
+    }
+}
+
+/// `Status: Success` for a completed delete, as upstream returns for most resources.
+fn deleted_status(plural: &str, obj: &serde_json::Map<String, Value>) -> Value {
+    let meta = obj.get("metadata").cloned().unwrap_or(json!({}));
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {"name": meta.get("name"), "kind": plural, "uid": meta.get("uid")},
+    })
+}
+
+fn delete_options(query: &HashMap<String, String>, body: Option<Value>) -> Result<DeleteOptions, ApiError> {
+    let body = body.unwrap_or(json!({}));
+    let policy = query
+        .get("propagationPolicy")
+        .map(String::as_str)
+        .or_else(|| body.get("propagationPolicy").and_then(Value::as_str));
+    let propagation = match policy {
+        None => None,
+        Some("Background") => Some(Propagation::Background),
+        Some("Foreground") => Some(Propagation::Foreground),
+        Some("Orphan") => Some(Propagation::Orphan),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "propagationPolicy: Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+            )));
+        }
+    };
+    let body_dry_run = body.get("dryRun").and_then(Value::as_array).is_some_and(|d| d.iter().any(|v| v == "All"));
+    Ok(DeleteOptions {
+        uid: body.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_string),
+        resource_version: body.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(str::to_string),
+        propagation,
+        dry_run: dry_run(query)? || body_dry_run,
+    })
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<(Option<String>, Bytes), ApiError> {
+    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|_| ApiError::too_large(&format!("limit is {MAX_BODY_BYTES}")))?
+        .to_bytes();
+    Ok((content_type, body))
+}
+
+fn parse_json(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
+    let media = content_type.unwrap_or("application/json").split(';').next().unwrap_or("").trim();
+    if media != "application/json" && !media.is_empty() {
+        return Err(ApiError::unsupported_media_type(&["application/json"]));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))
+}
+
+async fn read_json(req: Request<Incoming>) -> Result<Value, ApiError> {
+    let (content_type, body) = read_body(req).await?;
+    parse_json(content_type.as_deref(), &body)
+}
+
+async fn read_optional_json(req: Request<Incoming>) -> Result<Option<Value>, ApiError> {
+    let (content_type, body) = read_body(req).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    parse_json(content_type.as_deref(), &body).map(Some)
+}
+
+/// `/version`: Kubernetes v1.35.
+pub fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": "35",
+        "emulationMajor": "1",
+        "emulationMinor": "35",
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "34",
+        "gitVersion": "v1.35.0-kybernetes",
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "n/a (rust)",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }),
+    })
+}

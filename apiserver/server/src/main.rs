@@ -1,0 +1,117 @@
+//! `apiserver`: the Kybernetes API server. One process: the embedded RocksDB store, the generic
+//! registry and the HTTPS API. The README's first command starts it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use apiserver_http::{Api, Authenticator, Pki};
+use apiserver_registry::{Registry, WriteOptions, resources};
+use apiserver_store::{RocksStore, Store, StoreOptions};
+use clap::Parser;
+use serde_json::json;
+
+/// Namespaces every cluster starts with.
+const BOOTSTRAP_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+#[derive(Debug, Parser)]
+#[command(name = "apiserver", about = "Kybernetes API server (Kubernetes v1.35 API over embedded RocksDB)")]
+struct Args {
+    /// Directory for the RocksDB store and the cluster PKI (created if missing).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind_address: IpAddr,
+    /// HTTPS port; 0 picks a free one.
+    #[arg(long, default_value_t = 6443)]
+    secure_port: u16,
+    /// Write an admin kubeconfig (real URL and port, cluster CA, admin client certificate) here.
+    #[arg(long)]
+    write_kubeconfig: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+
+    let store =
+        RocksStore::open_rocks(&args.data_dir.join("store"), StoreOptions::default()).context("opening the store")?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let pki = Pki::load_or_create(&args.data_dir, &[args.bind_address.to_string()]).context("cluster PKI")?;
+    let registries: Vec<Registry> = resources::all().into_iter().map(|s| Registry::new(s, store.clone())).collect();
+    bootstrap(&registries).await?;
+
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind_address, args.secure_port))
+        .await
+        .with_context(|| format!("binding {}:{}", args.bind_address, args.secure_port))?;
+    let local = listener.local_addr()?;
+    let host = if args.bind_address.is_unspecified() { "127.0.0.1".to_string() } else { local.ip().to_string() };
+    let url = match local.ip() {
+        IpAddr::V6(_) if !args.bind_address.is_unspecified() => format!("https://[{host}]:{}", local.port()),
+        _ => format!("https://{host}:{}", local.port()),
+    };
+    if let Some(path) = &args.write_kubeconfig {
+        write_kubeconfig(path, &url, &pki)?;
+        tracing::info!(path = %path.display(), "wrote admin kubeconfig");
+    }
+    let api = Arc::new(Api::new(registries, Authenticator::new(&pki.admin_token), format!("{host}:{}", local.port())));
+    tracing::info!(%url, "serving");
+    println!("apiserver listening on {url}");
+    apiserver_http::serve(listener, pki.server_config()?, api, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Creates the namespaces every cluster has, if missing.
+async fn bootstrap(registries: &[Registry]) -> anyhow::Result<()> {
+    let namespaces = registries.iter().find(|r| r.resource().plural == "namespaces").context("namespaces registry")?;
+    for name in BOOTSTRAP_NAMESPACES {
+        match namespaces.create(None, json!({"metadata": {"name": name}}), WriteOptions::default()).await {
+            Ok(_) => tracing::info!(namespace = name, "created"),
+            Err(err) if err.code() == 409 => {}
+            Err(err) => return Err(anyhow::anyhow!("creating namespace {name}: {err}")),
+        }
+    }
+    Ok(())
+}
+
+/// Writes the admin kubeconfig, owner-only.
+fn write_kubeconfig(path: &Path, url: &str, pki: &Pki) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let config = serde_json::to_vec_pretty(&pki.admin_kubeconfig(url))?;
+    std::fs::write(path, config).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
