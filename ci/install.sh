@@ -11,7 +11,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 packages=(libclang-dev g++ protobuf-compiler etcd-server)
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "ci/install: apt-get install ${missing[*]}"
@@ -20,8 +21,9 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+components=$(rustup component list --installed 2>/dev/null || true)
 for component in rustfmt clippy; do
-  rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+  [[ "$components" == *"$component"* ]] || rustup component add "$component"
 done
 command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
 ci/install-kubectl.sh

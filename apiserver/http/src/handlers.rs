@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use apiserver_machinery::ApiError;
 use apiserver_machinery::resource_version::ReadParams;
-use apiserver_registry::{DeleteOptions, Deleted, ListOptions, Propagation, Registry, WatchOptions, WriteOptions};
+use apiserver_registry::{
+    DeleteOptions, Deleted, ListOptions, PatchType, Propagation, Registry, WatchOptions, WriteOptions,
+};
 use bytes::Bytes;
 use futures::StreamExt;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -252,10 +254,18 @@ impl Api {
                 let obj = registry.update(namespace, name, body, WriteOptions { dry_run }).await?;
                 Ok(respond(StatusCode::OK, Value::Object(obj)))
             }
-            Verb::Patch => Err(ApiError::method_not_supported(
-                apiserver_machinery::GroupResource { group: resource.group, resource: resource.plural },
-                "patch",
-            )),
+            Verb::Patch => {
+                let dry_run = dry_run(query)?;
+                let (content_type, body) = read_body(req).await?;
+                let kind = content_type
+                    .as_deref()
+                    .and_then(PatchType::from_content_type)
+                    .ok_or_else(|| ApiError::unsupported_media_type(PatchType::ACCEPTED))?;
+                let patch: Value = serde_json::from_slice(&body)
+                    .map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))?;
+                let obj = registry.patch(namespace, name, kind, &patch, WriteOptions { dry_run }).await?;
+                Ok(respond(StatusCode::OK, Value::Object(obj)))
+            }
             Verb::Delete => {
                 let options = delete_options(query, read_optional_json(req).await?)?;
                 match registry.delete(namespace, name, &options).await? {

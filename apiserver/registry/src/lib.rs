@@ -11,11 +11,13 @@
 
 pub mod metadata;
 pub mod object;
+pub mod patch;
 mod registry;
 pub mod resources;
 pub mod strategy;
 mod watch;
 
+pub use patch::PatchType;
 pub use registry::{DeleteOptions, Deleted, ListOptions, Propagation, Registry, WriteOptions};
 pub use strategy::Strategy;
 pub use watch::{EventStream, INITIAL_EVENTS_END, WatchEvent, WatchOptions};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use apiserver_machinery::continue_token::Continue;
-use apiserver_machinery::field::FieldErrors;
+use apiserver_machinery::field::{FieldError, FieldErrors};
 use apiserver_machinery::resource_version::{ListRead, ReadParams, plan_get, plan_list};
 use apiserver_machinery::resources::ResourceInfo;
 use apiserver_machinery::selectors::{FieldSelector, LabelSelector};
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::metadata;
 use crate::object::{Object, finalizers, is_deleting, meta_str, meta_string_map, now, path, set_meta};
+use crate::patch::{self, PatchError, PatchType};
 use crate::strategy::Strategy;
 
 /// Attempts of an unconditional update (no resourceVersion given) that lost a race.
@@ -479,6 +480,36 @@ impl Registry {
                 }
                 Err(StoreError::Conflict { .. }) if expected.is_none() => continue,
                 Err(err) => return Err(self.store_error(err, name)),
+            }
+        }
+        Err(ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED))
+    }
+
+    /// Patches an object (merge or JSON patch) and stores the result through [`Self::update`].
+    /// Unless the patch itself sets a resourceVersion, a concurrent write is retried.
+    pub async fn patch(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        kind: PatchType,
+        patch: &Value,
+        options: WriteOptions,
+    ) -> Result<Object, ApiError> {
+        for _ in 0..UNCONDITIONAL_RETRIES {
+            let current = self.get(namespace, name, None).await?;
+            let current_rv = meta_str(&current, "resourceVersion").to_string();
+            let patched = patch::apply(kind, &Value::Object(current), patch).map_err(|e| match e {
+                PatchError::Malformed(why) => ApiError::bad_request(why),
+                PatchError::Failed(why) => {
+                    let errors = [FieldError::invalid("patch", patch.to_string(), why)].into_iter().collect();
+                    self.invalid(name, &errors)
+                }
+            })?;
+            let explicit =
+                patched.pointer("/metadata/resourceVersion").and_then(Value::as_str) != Some(current_rv.as_str());
+            match self.update(namespace, name, patched, options).await {
+                Err(err) if err.code() == 409 && err.reason() == "Conflict" && !explicit => continue,
+                other => return other,
             }
         }
         Err(ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED))

@@ -223,3 +223,24 @@ async fn raw_watch_streams_events_until_its_timeout() {
     assert_eq!(first["object"]["metadata"]["name"], "w");
     let _ = Path::new(&manifest);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_label_annotate_and_patch() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let manifest = cluster.write(
+        "cm.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "p"}, "data": {"k": "v"}}),
+    );
+    cluster.kubectl(&["create", "-f", &manifest, "--validate=false"]).await;
+    assert_eq!(cluster.kubectl(&["label", "cm", "p", "tier=web"]).await.trim(), "configmap/p labeled");
+    assert_eq!(cluster.kubectl(&["annotate", "cm", "p", "note=hello"]).await.trim(), "configmap/p annotated");
+    cluster.kubectl(&["patch", "cm", "p", "--type=merge", "-p", r#"{"data":{"k":"merged"}}"#]).await;
+    cluster
+        .kubectl(&["patch", "cm", "p", "--type=json", "-p", r#"[{"op":"add","path":"/data/j","value":"added"}]"#])
+        .await;
+    let obj: Value = serde_json::from_str(&cluster.kubectl(&["get", "cm", "p", "-o", "json"]).await).unwrap();
+    assert_eq!(obj["metadata"]["labels"]["tier"], "web");
+    assert_eq!(obj["metadata"]["annotations"]["note"], "hello");
+    assert_eq!(obj["data"], json!({"k": "merged", "j": "added"}));
+    assert_eq!(cluster.kubectl(&["label", "cm", "p", "tier-"]).await.trim(), "configmap/p unlabeled");
+}

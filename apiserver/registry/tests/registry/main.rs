@@ -535,3 +535,36 @@ async fn finalizer_rules() {
     let err = configmaps.create(Some("d"), with("c", json!([])), WRITE).await.unwrap_err();
     assert_eq!(err.to_string(), "object is being deleted: configmaps \"c\" already exists");
 }
+
+#[tokio::test]
+async fn merge_and_json_patches_go_through_the_update_path() {
+    use apiserver_registry::PatchType;
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    let created = configmaps.create(Some("d"), cm("p", json!({"app": "web"})), WRITE).await.unwrap();
+    let merged = configmaps
+        .patch(
+            Some("d"),
+            "p",
+            PatchType::Merge,
+            &json!({"metadata": {"labels": {"tier": "front", "app": null}}}),
+            WRITE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(merged["metadata"]["labels"], json!({"tier": "front"}));
+    assert!(rv(&merged) > rv(&created));
+    let ops =
+        json!([{"op": "test", "path": "/data/k", "value": "v"}, {"op": "replace", "path": "/data/k", "value": "w"}]);
+    let patched = configmaps.patch(Some("d"), "p", PatchType::Json, &ops, WRITE).await.unwrap();
+    assert_eq!(patched["data"]["k"], "w");
+    let failing = json!([{"op": "test", "path": "/data/k", "value": "v"}]);
+    assert_eq!(configmaps.patch(Some("d"), "p", PatchType::Json, &failing, WRITE).await.unwrap_err().code(), 422);
+    // A stale resourceVersion in the patch is a precondition: 409, not retried.
+    let stale = json!({"metadata": {"resourceVersion": created["metadata"]["resourceVersion"]}, "data": {"k": "x"}});
+    assert_eq!(configmaps.patch(Some("d"), "p", PatchType::Merge, &stale, WRITE).await.unwrap_err().code(), 409);
+    // Patches are validated like updates.
+    let bad = json!({"metadata": {"labels": {"bad key": "v"}}});
+    assert_eq!(configmaps.patch(Some("d"), "p", PatchType::Merge, &bad, WRITE).await.unwrap_err().code(), 422);
+    assert_eq!(configmaps.patch(Some("d"), "nope", PatchType::Merge, &json!({}), WRITE).await.unwrap_err().code(), 404);
+}
