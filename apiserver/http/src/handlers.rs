@@ -174,8 +174,17 @@ impl Api {
             .map(|(_, registry)| registry)
             .ok_or_else(ApiError::path_not_found)?;
         let resource = registry.resource();
-        if info.subresource.is_some() {
-            return Err(ApiError::path_not_found());
+        // Subresources served so far: status.
+        let status = match info.subresource.as_deref() {
+            None => false,
+            Some("status") if resource.subresource("status").is_some() => true,
+            Some(_) => return Err(ApiError::path_not_found()),
+        };
+        if status && !matches!(info.verb, Verb::Get | Verb::Update | Verb::Patch) {
+            return Err(ApiError::method_not_supported(
+                apiserver_machinery::GroupResource { group: resource.group, resource: resource.plural },
+                &format!("{:?}", info.verb).to_lowercase(),
+            ));
         }
         // A namespaced object needs a namespace in its path, a cluster-scoped one must not have one.
         let namespace = info.namespace.as_deref();
@@ -251,7 +260,11 @@ impl Api {
             Verb::Update => {
                 let dry_run = dry_run(query)?;
                 let body = read_json(req).await?;
-                let obj = registry.update(namespace, name, body, WriteOptions { dry_run }).await?;
+                let obj = if status {
+                    registry.update_status(namespace, name, body, WriteOptions { dry_run }).await?
+                } else {
+                    registry.update(namespace, name, body, WriteOptions { dry_run }).await?
+                };
                 Ok(respond(StatusCode::OK, Value::Object(obj)))
             }
             Verb::Patch => {
@@ -263,7 +276,12 @@ impl Api {
                     .ok_or_else(|| ApiError::unsupported_media_type(PatchType::ACCEPTED))?;
                 let patch: Value = serde_json::from_slice(&body)
                     .map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))?;
-                let obj = registry.patch(namespace, name, kind, &patch, WriteOptions { dry_run }).await?;
+                let options = WriteOptions { dry_run };
+                let obj = if status {
+                    registry.patch_status(namespace, name, kind, &patch, options).await?
+                } else {
+                    registry.patch(namespace, name, kind, &patch, options).await?
+                };
                 Ok(respond(StatusCode::OK, Value::Object(obj)))
             }
             Verb::Delete => {

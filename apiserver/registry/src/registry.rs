@@ -23,6 +23,15 @@ const UNCONDITIONAL_RETRIES: usize = 8;
 /// Names tried for a `generateName` create before giving up (upstream's count).
 const GENERATE_NAME_ATTEMPTS: usize = 8;
 
+/// Which part of an object a write may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The main resource: everything but what the strategy reserves (usually status).
+    Main,
+    /// The status subresource: only `status`.
+    Status,
+}
+
 /// Options of create and update.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WriteOptions {
@@ -401,6 +410,28 @@ impl Registry {
         body: Value,
         options: WriteOptions,
     ) -> Result<Object, ApiError> {
+        self.update_part(namespace, name, body, options, Part::Main).await
+    }
+
+    /// Replaces an object's `status` (PUT on the status subresource): everything else is kept.
+    pub async fn update_status(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        body: Value,
+        options: WriteOptions,
+    ) -> Result<Object, ApiError> {
+        self.update_part(namespace, name, body, options, Part::Status).await
+    }
+
+    async fn update_part(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        body: Value,
+        options: WriteOptions,
+        part: Part,
+    ) -> Result<Object, ApiError> {
         let mut body = self.accept_body(body)?;
         let body_name = meta_str(&body, "name");
         if body_name != name {
@@ -441,15 +472,31 @@ impl Registry {
                 );
                 return Err(ApiError::conflict(self.group_resource(), name, &why));
             }
-            let mut new = body.clone();
+            let mut new = match part {
+                Part::Main => body.clone(),
+                // Only status comes from the body; the rest (and its resourceVersion
+                // precondition, checked above) is the stored object's.
+                Part::Status => {
+                    let mut new = old.clone();
+                    match body.get("status") {
+                        Some(status) => new.insert("status".into(), status.clone()),
+                        None => new.remove("status"),
+                    };
+                    new
+                }
+            };
             set_meta(&mut new, "name", Some(json!(name)));
             if let Some(ns) = namespace.filter(|_| self.resource().namespaced) {
                 set_meta(&mut new, "namespace", Some(json!(ns)));
             }
             metadata::prepare_update(self.strategy.as_ref(), &mut new, &old);
-            self.strategy.prepare_for_update(&mut new, &old);
+            if part == Part::Main {
+                self.strategy.prepare_for_update(&mut new, &old);
+            }
             let mut errors = metadata::validate_update(&new, &old);
-            errors.extend(self.strategy.validate_update(&new, &old));
+            if part == Part::Main {
+                errors.extend(self.strategy.validate_update(&new, &old));
+            }
             if !errors.is_empty() {
                 return Err(self.invalid(name, &errors));
             }
@@ -495,6 +542,30 @@ impl Registry {
         patch: &Value,
         options: WriteOptions,
     ) -> Result<Object, ApiError> {
+        self.patch_part(namespace, name, kind, patch, options, Part::Main).await
+    }
+
+    /// Patches an object's `status` (PATCH on the status subresource).
+    pub async fn patch_status(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        kind: PatchType,
+        patch: &Value,
+        options: WriteOptions,
+    ) -> Result<Object, ApiError> {
+        self.patch_part(namespace, name, kind, patch, options, Part::Status).await
+    }
+
+    async fn patch_part(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        kind: PatchType,
+        patch: &Value,
+        options: WriteOptions,
+        part: Part,
+    ) -> Result<Object, ApiError> {
         for _ in 0..UNCONDITIONAL_RETRIES {
             let current = self.get(namespace, name, None).await?;
             let current_rv = meta_str(&current, "resourceVersion").to_string();
@@ -507,7 +578,7 @@ impl Registry {
             })?;
             let explicit =
                 patched.pointer("/metadata/resourceVersion").and_then(Value::as_str) != Some(current_rv.as_str());
-            match self.update(namespace, name, patched, options).await {
+            match self.update_part(namespace, name, patched, options, part).await {
                 Err(err) if err.code() == 409 && err.reason() == "Conflict" && !explicit => continue,
                 other => return other,
             }

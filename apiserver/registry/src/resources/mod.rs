@@ -1,12 +1,64 @@
-//! One strategy per resource, by API group (`core/`, later `apps/`, `batch/`, ...).
+//! One strategy per resource, by API group (`core/`, later `apps/`, `batch/`, ...), and
+//! [`plain::Plain`] for resources that only need the common rules so far.
 
 pub mod core;
+pub mod plain;
 
 use std::sync::Arc;
 
+use k8s_openapi::api::{
+    apps, batch, coordination, core as corev1, discovery, events, networking, policy, rbac, scheduling, storage,
+};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
+
+use self::plain::{NameRule, Plain};
 use crate::strategy::Strategy;
 
-/// Every strategy implemented so far.
+fn plain<T>(name_rule: NameRule, tracks_generation: bool) -> Arc<dyn Strategy>
+where
+    T: k8s_openapi::Resource + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    Arc::new(Plain::<T>::new(name_rule, tracks_generation))
+}
+
+/// Every resource served so far.
 pub fn all() -> Vec<Arc<dyn Strategy>> {
-    vec![Arc::new(core::Namespaces), Arc::new(core::ConfigMaps), Arc::new(core::Secrets)]
+    use NameRule::{PathSegment, Subdomain};
+    vec![
+        Arc::new(core::Namespaces),
+        Arc::new(core::ConfigMaps),
+        Arc::new(core::Secrets),
+        plain::<corev1::v1::ServiceAccount>(Subdomain, false),
+        plain::<corev1::v1::Endpoints>(Subdomain, false),
+        plain::<corev1::v1::Event>(Subdomain, false),
+        plain::<corev1::v1::LimitRange>(Subdomain, false),
+        plain::<corev1::v1::ResourceQuota>(Subdomain, false),
+        plain::<corev1::v1::PodTemplate>(Subdomain, false),
+        plain::<corev1::v1::ReplicationController>(Subdomain, true),
+        plain::<apps::v1::Deployment>(Subdomain, true),
+        plain::<apps::v1::ReplicaSet>(Subdomain, true),
+        plain::<apps::v1::StatefulSet>(Subdomain, true),
+        plain::<apps::v1::DaemonSet>(Subdomain, true),
+        plain::<apps::v1::ControllerRevision>(Subdomain, false),
+        plain::<events::v1::Event>(Subdomain, false),
+        plain::<batch::v1::Job>(Subdomain, true),
+        plain::<batch::v1::CronJob>(Subdomain, true),
+        plain::<networking::v1::Ingress>(Subdomain, true),
+        plain::<networking::v1::IngressClass>(Subdomain, true),
+        plain::<networking::v1::NetworkPolicy>(Subdomain, true),
+        plain::<policy::v1::PodDisruptionBudget>(Subdomain, true),
+        plain::<rbac::v1::Role>(PathSegment, false),
+        plain::<rbac::v1::RoleBinding>(PathSegment, false),
+        plain::<rbac::v1::ClusterRole>(PathSegment, false),
+        plain::<rbac::v1::ClusterRoleBinding>(PathSegment, false),
+        plain::<storage::v1::StorageClass>(Subdomain, false),
+        plain::<storage::v1::CSIDriver>(Subdomain, false),
+        plain::<storage::v1::CSINode>(Subdomain, false),
+        plain::<storage::v1::VolumeAttachment>(Subdomain, false),
+        plain::<storage::v1::CSIStorageCapacity>(Subdomain, false),
+        plain::<apiextensions::v1::CustomResourceDefinition>(Subdomain, true),
+        plain::<scheduling::v1::PriorityClass>(Subdomain, false),
+        plain::<coordination::v1::Lease>(Subdomain, false),
+        plain::<discovery::v1::EndpointSlice>(Subdomain, false),
+    ]
 }

@@ -568,3 +568,43 @@ async fn merge_and_json_patches_go_through_the_update_path() {
     assert_eq!(configmaps.patch(Some("d"), "p", PatchType::Merge, &bad, WRITE).await.unwrap_err().code(), 422);
     assert_eq!(configmaps.patch(Some("d"), "nope", PatchType::Merge, &json!({}), WRITE).await.unwrap_err().code(), 404);
 }
+
+#[tokio::test]
+async fn status_is_owned_by_the_status_subresource_and_spec_bumps_generation() {
+    use apiserver_registry::PatchType;
+    use apiserver_registry::resources::plain::{NameRule, Plain};
+    use k8s_openapi::api::apps::v1::Deployment;
+    let store = store();
+    let deployments = registry(Plain::<Deployment>::new(NameRule::Subdomain, true), &store);
+    let body = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}},
+        "status": {"replicas": 99},
+    });
+    let created = deployments.create(Some("d"), body, WRITE).await.unwrap();
+    assert!(created.get("status").is_none(), "status is not set on create");
+    assert_eq!(created["metadata"]["generation"], 1);
+    // Status through the subresource: spec untouched, generation unchanged.
+    let mut status_body = Value::Object(created.clone());
+    status_body["status"] = json!({"replicas": 3, "observedGeneration": 1});
+    status_body["spec"]["replicas"] = json!(7);
+    let with_status = deployments.update_status(Some("d"), "web", status_body, WRITE).await.unwrap();
+    assert_eq!(with_status["status"]["replicas"], 3);
+    assert!(with_status["spec"].get("replicas").is_none(), "spec ignored by /status");
+    assert_eq!(with_status["metadata"]["generation"], 1);
+    // The main resource ignores status and bumps generation on spec changes.
+    let mut spec_body = Value::Object(with_status.clone());
+    spec_body["spec"]["replicas"] = json!(5);
+    spec_body["status"] = json!({"replicas": 0});
+    let updated = deployments.update(Some("d"), "web", spec_body, WRITE).await.unwrap();
+    assert_eq!((updated["spec"]["replicas"].clone(), updated["status"]["replicas"].clone()), (json!(5), json!(3)));
+    assert_eq!(updated["metadata"]["generation"], 2);
+    let patched = deployments
+        .patch_status(Some("d"), "web", PatchType::Merge, &json!({"status": {"readyReplicas": 2}}), WRITE)
+        .await
+        .unwrap();
+    assert_eq!(
+        (patched["status"]["readyReplicas"].clone(), patched["metadata"]["generation"].clone()),
+        (json!(2), json!(2))
+    );
+}

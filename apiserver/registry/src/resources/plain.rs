@@ -1,0 +1,111 @@
+//! The strategy of resources whose rules are only the common ones: the body has its type's
+//! shape, `status` (when the resource has one) is owned by the status subresource, and
+//! workloads bump `metadata.generation` on spec changes. Resource-specific validation and
+//! defaulting (upstream's per-type `Validate*`) replace it resource by resource.
+
+use std::marker::PhantomData;
+
+use apiserver_machinery::names;
+use apiserver_machinery::resources::{self, ResourceInfo};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::object::Object;
+use crate::strategy::{Strategy, check_shape};
+
+/// Which rule object names follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRule {
+    /// DNS-1123 subdomain (most objects).
+    Subdomain,
+    /// A path segment: anything but `/`, `%`, `.` and `..` (RBAC objects, `system:...` names).
+    PathSegment,
+}
+
+/// A shape-checked resource of k8s-openapi type `T`.
+pub struct Plain<T> {
+    resource: &'static ResourceInfo,
+    name_rule: NameRule,
+    has_status: bool,
+    tracks_generation: bool,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Plain<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plain").field("resource", &self.resource.plural).finish_non_exhaustive()
+    }
+}
+
+impl<T: k8s_openapi::Resource> Plain<T> {
+    /// The strategy of `T`'s resource (it must be in the resource table).
+    pub fn new(name_rule: NameRule, tracks_generation: bool) -> Self {
+        let resource = resources::find(T::GROUP, T::VERSION, T::URL_PATH_SEGMENT)
+            .unwrap_or_else(|| panic!("{}/{} is not in the resource table", T::API_VERSION, T::URL_PATH_SEGMENT));
+        let has_status = resource.subresource("status").is_some();
+        Self { resource, name_rule, has_status, tracks_generation, _type: PhantomData }
+    }
+}
+
+/// Problems with a path-segment name.
+fn path_segment_problems(name: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if name == "." || name == ".." {
+        problems.push(format!("may not be '{name}'"));
+    }
+    for forbidden in ["/", "%"] {
+        if name.contains(forbidden) {
+            problems.push(format!("may not contain '{forbidden}'"));
+        }
+    }
+    problems
+}
+
+impl<T: DeserializeOwned + Send + Sync + 'static> Strategy for Plain<T> {
+    fn resource(&self) -> &'static ResourceInfo {
+        self.resource
+    }
+
+    fn check_shape(&self, obj: &Value) -> Result<(), String> {
+        check_shape::<T>(obj)
+    }
+
+    fn validate_name(&self, name: &str) -> Vec<String> {
+        match self.name_rule {
+            NameRule::Subdomain => names::dns1123_subdomain(name),
+            NameRule::PathSegment => path_segment_problems(name),
+        }
+    }
+
+    fn tracks_generation(&self) -> bool {
+        self.tracks_generation
+    }
+
+    fn prepare_for_create(&self, obj: &mut Object) {
+        if self.has_status {
+            obj.remove("status");
+        }
+    }
+
+    fn prepare_for_update(&self, new: &mut Object, old: &Object) {
+        if self.has_status {
+            match old.get("status") {
+                Some(status) => new.insert("status".into(), status.clone()),
+                None => new.remove("status"),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segment_names() {
+        assert!(path_segment_problems("system:controller:deployment-controller").is_empty());
+        for bad in [".", "..", "a/b", "a%b"] {
+            assert!(!path_segment_problems(bad).is_empty(), "{bad}");
+        }
+    }
+}
