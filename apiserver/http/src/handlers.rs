@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 
 use crate::authn::Authenticator;
 use crate::discovery::{AGGREGATED_V2, Discovery, wants_aggregated};
+use crate::metrics::{Metrics, RequestLabels};
 use crate::request_info::{self, RequestInfo, Verb};
+use crate::reviews::Review;
 use crate::table::{table, wants_table};
 
 /// Response bodies: whole documents or watch streams.
@@ -34,6 +36,7 @@ const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The served API.
 pub struct Api {
+    metrics: Metrics,
     registries: HashMap<(&'static str, &'static str, &'static str), Registry>,
     discovery: Discovery,
     authn: Authenticator,
@@ -86,7 +89,9 @@ fn dry_run(query: &HashMap<String, String>) -> Result<bool, ApiError> {
 impl Api {
     /// The API over these registries; `server_address` is what `/api` advertises.
     pub fn new(registries: Vec<Registry>, authn: Authenticator, server_address: String) -> Self {
-        let discovery = Discovery::new(registries.iter().map(Registry::resource).collect());
+        let mut served: Vec<_> = registries.iter().map(Registry::resource).collect();
+        served.extend(Review::RESOURCES.iter().filter_map(|(g, v, r)| apiserver_machinery::resources::find(g, v, r)));
+        let discovery = Discovery::new(served);
         let registries = registries
             .into_iter()
             .map(|r| {
@@ -94,7 +99,7 @@ impl Api {
                 ((info.group, info.version, info.plural), r)
             })
             .collect();
-        Self { registries, discovery, authn, server_address }
+        Self { metrics: Metrics::default(), registries, discovery, authn, server_address }
     }
 
     /// Serves one request; never fails (errors become `Status` responses).
@@ -103,12 +108,17 @@ impl Api {
         req: Request<Incoming>,
         client_cert: Option<&CertificateDer<'static>>,
     ) -> Response<Body> {
+        let started = std::time::Instant::now();
         let (method, path) = (req.method().clone(), req.uri().path().to_string());
+        let labels = metric_labels(&method, &path, flag(&query(&req), "watch").unwrap_or(false));
         let response = match self.route(req, client_cert).await {
             Ok(response) => response,
             Err(err) => error_response(&err),
         };
-        tracing::debug!(%method, %path, code = response.status().as_u16(), "request");
+        let code = response.status().as_u16();
+        tracing::debug!(%method, %path, code, "request");
+        // A watch is counted when its response starts, like upstream's WATCH latency.
+        self.metrics.observe(labels, code, started.elapsed());
         response
     }
 
@@ -129,8 +139,15 @@ impl Api {
             _ => {}
         }
         let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let _user = self.authn.authenticate(client_cert, authorization).ok_or_else(ApiError::unauthorized)?;
+        let user = self.authn.authenticate(client_cert, authorization).ok_or_else(ApiError::unauthorized)?;
 
+        if path == "/metrics" {
+            let text = self.metrics.render();
+            return Ok(Response::builder()
+                .header(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+                .body(full(text))
+                .expect("valid"));
+        }
         let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         if req.method() == Method::GET {
@@ -156,6 +173,12 @@ impl Api {
         let query = query(&req);
         let watch = flag(&query, "watch").unwrap_or(false);
         let info = request_info::parse(req.method(), &path, watch).ok_or_else(ApiError::path_not_found)?;
+        if let Some(review) = Review::of(&info) {
+            // Typed clients send reviews as protobuf; the answer needs at most the JSON spec.
+            let (content_type, body) = read_body(req).await?;
+            let body = parse_json(content_type.as_deref(), &body).ok();
+            return Ok(json_response(StatusCode::CREATED, &review.answer(&user, body)?, "application/json"));
+        }
         self.resource(req, info, &query, &accept).await
     }
 
@@ -321,6 +344,36 @@ impl Api {
                 Ok(json_response(StatusCode::OK, &result, "application/json"))
             }
         }
+    }
+}
+
+/// The metric labels of a request.
+fn metric_labels(method: &Method, path: &str, watch: bool) -> RequestLabels {
+    match request_info::parse(method, path, watch) {
+        Some(info) => RequestLabels {
+            verb: match info.verb {
+                Verb::Get => "GET",
+                Verb::List => "LIST",
+                Verb::Watch => "WATCH",
+                Verb::Create => "POST",
+                Verb::Update => "PUT",
+                Verb::Patch => "PATCH",
+                Verb::Delete => "DELETE",
+                Verb::DeleteCollection => "DELETECOLLECTION",
+            }
+            .to_string(),
+            scope: match (&info.name, &info.namespace) {
+                (Some(_), _) => "resource",
+                (None, Some(_)) => "namespace",
+                (None, None) => "cluster",
+            }
+            .to_string(),
+            group: info.group,
+            version: info.version,
+            resource: info.resource,
+            subresource: info.subresource.unwrap_or_default(),
+        },
+        None => RequestLabels { verb: method.as_str().to_string(), ..RequestLabels::default() },
     }
 }
 

@@ -10,7 +10,9 @@
 pub mod authn;
 pub mod discovery;
 pub mod handlers;
+pub mod metrics;
 pub mod request_info;
+pub mod reviews;
 pub mod server;
 pub mod table;
 pub mod tls;

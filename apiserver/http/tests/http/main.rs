@@ -116,6 +116,11 @@ async fn kubectl_version_discovery_and_health() {
     let versions = cluster.kubectl(&["api-versions"]).await;
     assert!(versions.lines().any(|l| l == "v1"), "{versions}");
     assert_eq!(cluster.kubectl(&["get", "--raw", "/healthz"]).await, "ok");
+    let metrics = cluster.kubectl(&["get", "--raw", "/metrics"]).await;
+    assert!(
+        metrics.lines().any(|l| l.starts_with("apiserver_request_total{code=\"200\"") && l.contains("verb=\"GET\"")),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,4 +248,14 @@ async fn kubectl_label_annotate_and_patch() {
     assert_eq!(obj["metadata"]["annotations"]["note"], "hello");
     assert_eq!(obj["data"], json!({"k": "merged", "j": "added"}));
     assert_eq!(cluster.kubectl(&["label", "cm", "p", "tier-"]).await.trim(), "configmap/p unlabeled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_auth_whoami_and_can_i() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let whoami = cluster.kubectl(&["auth", "whoami", "-o", "json"]).await;
+    let whoami: Value = serde_json::from_str(&whoami).unwrap();
+    assert_eq!(whoami["status"]["userInfo"]["username"], "kubernetes-admin");
+    assert_eq!(whoami["status"]["userInfo"]["groups"], json!(["system:masters", "system:authenticated"]));
+    assert_eq!(cluster.kubectl(&["auth", "can-i", "create", "configmaps"]).await.trim(), "yes");
 }
