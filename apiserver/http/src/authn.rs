@@ -48,7 +48,12 @@ impl Authenticator {
         if let Some(user) = client_cert.and_then(user_from_certificate) {
             return Some(user);
         }
-        let token = authorization?.strip_prefix("Bearer ")?.trim();
+        // The scheme is case-insensitive; an empty token is never valid.
+        let (scheme, token) = authorization?.split_once(' ')?;
+        let token = token.trim();
+        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+            return None;
+        }
         self.tokens.get(token).cloned()
     }
 }
@@ -81,6 +86,9 @@ mod tests {
         let header = format!("Bearer {}", pki.admin_token);
         assert_eq!(authn.authenticate(None, Some(&header)).unwrap().name, "kubernetes-admin");
         assert!(authn.authenticate(None, Some("Bearer wrong")).is_none());
+        assert!(authn.authenticate(None, Some("Bearer ")).is_none());
+        let lower = format!("bearer {}", pki.admin_token);
+        assert!(authn.authenticate(None, Some(&lower)).is_some());
         assert!(authn.authenticate(None, None).is_none());
     }
 }

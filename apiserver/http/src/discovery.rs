@@ -17,6 +17,9 @@ pub fn wants_aggregated(accept: &str) -> bool {
     })
 }
 
+/// Subresources the API serves so far; discovery advertises no others.
+const SERVED_SUBRESOURCES: &[&str] = &["status"];
+
 /// The served resources, as discovery sees them.
 #[derive(Debug, Clone)]
 pub struct Discovery {
@@ -107,7 +110,7 @@ impl Discovery {
                 "shortNames": r.short_names,
                 "categories": r.categories,
             }));
-            for s in r.subresources {
+            for s in r.subresources.iter().filter(|s| SERVED_SUBRESOURCES.contains(&s.name)) {
                 let mut sub = json!({
                     "name": format!("{}/{}", r.plural, s.name),
                     "singularName": "",
@@ -142,6 +145,7 @@ impl Discovery {
                         let subresources: Vec<Value> = r
                             .subresources
                             .iter()
+                            .filter(|s| SERVED_SUBRESOURCES.contains(&s.name))
                             .map(|s| {
                                 json!({
                                     "subresource": s.name,
@@ -210,10 +214,11 @@ mod tests {
         let core = d.resource_list("", "v1").unwrap();
         let names: Vec<&str> =
             core["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["namespaces", "namespaces/finalize", "namespaces/status", "configmaps"]);
+        assert_eq!(names, ["namespaces", "namespaces/status", "configmaps"]);
         let apps = d.resource_list("apps", "v1").unwrap();
-        let scale = apps["resources"].as_array().unwrap().iter().find(|r| r["name"] == "deployments/scale").unwrap();
-        assert_eq!((scale["group"].clone(), scale["kind"].clone()), (json!("autoscaling"), json!("Scale")));
+        let subs: Vec<&str> =
+            apps["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert_eq!(subs, ["deployments", "deployments/status"], "scale is not served yet");
         assert!(d.resource_list("batch", "v1").is_none());
         assert!(d.group("batch").is_none());
     }
@@ -227,7 +232,7 @@ mod tests {
         assert_eq!((ns["resource"].clone(), ns["scope"].clone()), (json!("namespaces"), json!("Cluster")));
         let apps = d.aggregated(false);
         let deploy = &apps["items"][0]["versions"][0]["resources"][0];
-        assert_eq!(deploy["subresources"][0]["responseKind"]["group"], "autoscaling");
+        assert_eq!(deploy["subresources"][0]["subresource"], "status");
         assert_eq!(deploy["shortNames"], json!(["deploy"]));
     }
 }

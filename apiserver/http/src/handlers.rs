@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use apiserver_machinery::ApiError;
 use apiserver_machinery::resource_version::ReadParams;
+use apiserver_machinery::resources::Verb as ResourceVerb;
 use apiserver_registry::{
     DeleteOptions, Deleted, ListOptions, PatchType, Propagation, Registry, WatchOptions, WriteOptions,
 };
@@ -31,6 +32,8 @@ pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// Largest request body accepted (upstream: 3 MiB).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+/// Longest time a non-watch request may take (upstream's default request timeout).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// A watch without `timeoutSeconds` ends after this long (clients watch again).
 const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
@@ -110,8 +113,18 @@ impl Api {
     ) -> Response<Body> {
         let started = std::time::Instant::now();
         let (method, path) = (req.method().clone(), req.uri().path().to_string());
-        let labels = metric_labels(&method, &path, flag(&query(&req), "watch").unwrap_or(false));
-        let response = match self.route(req, client_cert).await {
+        let labels = self.metric_labels(&method, &path, flag(&query(&req), "watch").unwrap_or(false));
+        let watch = flag(&query(&req), "watch").unwrap_or(false);
+        let routed = self.route(req, client_cert);
+        // Ordinary requests get upstream's 60 s; a watch bounds itself by timeoutSeconds.
+        let result = if watch {
+            routed.await
+        } else {
+            tokio::time::timeout(REQUEST_TIMEOUT, routed)
+                .await
+                .unwrap_or_else(|_| Err(ApiError::timeout("request did not complete within the allowed duration")))
+        };
+        let response = match result {
             Ok(response) => response,
             Err(err) => error_response(&err),
         };
@@ -197,17 +210,33 @@ impl Api {
             .map(|(_, registry)| registry)
             .ok_or_else(ApiError::path_not_found)?;
         let resource = registry.resource();
-        // Subresources served so far: status.
+        let served_verb = match info.verb {
+            Verb::Get => Some(ResourceVerb::Get),
+            Verb::List => Some(ResourceVerb::List),
+            Verb::Watch => Some(ResourceVerb::Watch),
+            Verb::Create => Some(ResourceVerb::Create),
+            Verb::Update => Some(ResourceVerb::Update),
+            Verb::Patch => Some(ResourceVerb::Patch),
+            Verb::Delete => Some(ResourceVerb::Delete),
+            Verb::DeleteCollection => Some(ResourceVerb::DeleteCollection),
+            Verb::NotAllowed => None,
+        };
+        let group_resource = apiserver_machinery::GroupResource { group: resource.group, resource: resource.plural };
+        let all_namespaces_delete =
+            info.verb == Verb::DeleteCollection && resource.namespaced && info.namespace.is_none();
+        if info.subresource.is_none() && (served_verb.is_none_or(|v| !resource.serves(v)) || all_namespaces_delete) {
+            let verb = served_verb.map_or("this method", ResourceVerb::as_str);
+            return Err(ApiError::method_not_supported(group_resource, verb));
+        }
+        // Subresources served so far: status (get, update, patch).
         let status = match info.subresource.as_deref() {
             None => false,
             Some("status") if resource.subresource("status").is_some() => true,
             Some(_) => return Err(ApiError::path_not_found()),
         };
         if status && !matches!(info.verb, Verb::Get | Verb::Update | Verb::Patch) {
-            return Err(ApiError::method_not_supported(
-                apiserver_machinery::GroupResource { group: resource.group, resource: resource.plural },
-                &format!("{:?}", info.verb).to_lowercase(),
-            ));
+            let verb = served_verb.map_or("this method", ResourceVerb::as_str);
+            return Err(ApiError::method_not_supported(group_resource, verb));
         }
         // A namespaced object needs a namespace in its path, a cluster-scoped one must not have one.
         let namespace = info.namespace.as_deref();
@@ -261,6 +290,7 @@ impl Api {
                 let timeout = query
                     .get("timeoutSeconds")
                     .and_then(|t| t.parse::<u64>().ok())
+                    .filter(|&t| t > 0)
                     .map_or(DEFAULT_WATCH_TIMEOUT, Duration::from_secs);
                 let events = registry.watch(namespace, options).await?;
                 let frames = events.take_until(tokio::time::sleep(timeout)).map(|event| {
@@ -310,13 +340,16 @@ impl Api {
             Verb::Delete => {
                 let options = delete_options(query, read_optional_json(req).await?)?;
                 match registry.delete(namespace, name, &options).await? {
-                    Deleted::Gone(obj) if !registry.returns_deleted_object() => {
-                        Ok(json_response(StatusCode::OK, &deleted_status(resource.plural, &obj), "application/json"))
-                    }
+                    Deleted::Gone(obj) if !registry.returns_deleted_object() => Ok(json_response(
+                        StatusCode::OK,
+                        &deleted_status(resource.group, resource.plural, &obj),
+                        "application/json",
+                    )),
                     Deleted::Gone(obj) => Ok(respond(StatusCode::OK, Value::Object(obj))),
                     Deleted::Pending(obj) => Ok(respond(StatusCode::OK, Value::Object(obj))),
                 }
             }
+            Verb::NotAllowed => Err(ApiError::method_not_supported(group_resource, "this method")),
             Verb::DeleteCollection => {
                 let options = delete_options(query, read_optional_json(req).await?)?;
                 let list = registry
@@ -347,10 +380,24 @@ impl Api {
     }
 }
 
-/// The metric labels of a request.
-fn metric_labels(method: &Method, path: &str, watch: bool) -> RequestLabels {
-    match request_info::parse(method, path, watch) {
-        Some(info) => RequestLabels {
+impl Api {
+    /// The metric labels of a request: a served resource's, or one fixed set for everything
+    /// else (so unauthenticated paths cannot grow the metric maps).
+    fn metric_labels(&self, method: &Method, path: &str, watch: bool) -> RequestLabels {
+        let info = request_info::parse(method, path, watch).filter(|info| {
+            self.registries.contains_key(&(info.group.as_str(), info.version.as_str(), info.resource.as_str()))
+                && info.subresource.as_deref().is_none_or(|s| s == "status")
+        });
+        let Some(info) = info else {
+            let verb = match *method {
+                Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::PATCH | Method::DELETE => {
+                    method.as_str()
+                }
+                _ => "other",
+            };
+            return RequestLabels { verb: verb.to_string(), resource: "other".into(), ..RequestLabels::default() };
+        };
+        RequestLabels {
             verb: match info.verb {
                 Verb::Get => "GET",
                 Verb::List => "LIST",
@@ -360,6 +407,7 @@ fn metric_labels(method: &Method, path: &str, watch: bool) -> RequestLabels {
                 Verb::Patch => "PATCH",
                 Verb::Delete => "DELETE",
                 Verb::DeleteCollection => "DELETECOLLECTION",
+                Verb::NotAllowed => method.as_str(),
             }
             .to_string(),
             scope: match (&info.name, &info.namespace) {
@@ -372,20 +420,19 @@ fn metric_labels(method: &Method, path: &str, watch: bool) -> RequestLabels {
             version: info.version,
             resource: info.resource,
             subresource: info.subresource.unwrap_or_default(),
-        },
-        None => RequestLabels { verb: method.as_str().to_string(), ..RequestLabels::default() },
+        }
     }
 }
 
 /// `Status: Success` for a completed delete, as upstream returns for most resources.
-fn deleted_status(plural: &str, obj: &serde_json::Map<String, Value>) -> Value {
+fn deleted_status(group: &str, plural: &str, obj: &serde_json::Map<String, Value>) -> Value {
     let meta = obj.get("metadata").cloned().unwrap_or(json!({}));
     json!({
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
         "status": "Success",
-        "details": {"name": meta.get("name"), "kind": plural, "uid": meta.get("uid")},
+        "details": {"name": meta.get("name"), "group": group, "kind": plural, "uid": meta.get("uid")},
     })
 }
 

@@ -27,6 +27,9 @@ pub enum Verb {
     Delete,
     /// DELETE of a collection.
     DeleteCollection,
+    /// A method this path does not take (PUT or PATCH on a collection, POST on a named
+    /// object): 405.
+    NotAllowed,
 }
 
 /// A parsed resource request.
@@ -51,9 +54,32 @@ pub struct RequestInfo {
 /// Namespace paths whose third segment is a subresource, not a resource.
 const NAMESPACE_SUBRESOURCES: &[&str] = &["status", "finalize"];
 
+/// Decodes `%XX` escapes (Go clients escape characters such as `(`, `!`, spaces); `None` for
+/// a malformed escape or a decoded `/`, which no name may contain.
+fn percent_decode(segment: &str) -> Option<String> {
+    if !segment.contains('%') {
+        return Some(segment.to_string());
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().filter(|s| !s.contains('/'))
+}
+
 /// Parses a resource request; `None` for anything else (discovery, health, unknown paths).
 pub fn parse(method: &Method, path: &str, watch: bool) -> Option<RequestInfo> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let decoded: Vec<String> = path.trim_matches('/').split('/').map(percent_decode).collect::<Option<_>>()?;
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let (group, version, rest) = match segments.as_slice() {
         ["api", version, rest @ ..] => ("", *version, rest),
         ["apis", group, version, rest @ ..] => (*group, *version, rest),
@@ -79,11 +105,14 @@ pub fn parse(method: &Method, path: &str, watch: bool) -> Option<RequestInfo> {
         (&Method::GET | &Method::HEAD, true) => Verb::Get,
         (&Method::GET | &Method::HEAD, false) if watch => Verb::Watch,
         (&Method::GET | &Method::HEAD, false) => Verb::List,
-        (&Method::POST, _) => Verb::Create,
+        // POST names a collection, or a subresource that creates (binding, eviction).
+        (&Method::POST, false) => Verb::Create,
+        (&Method::POST, true) if subresource.is_some() => Verb::Create,
         (&Method::PUT, true) => Verb::Update,
         (&Method::PATCH, true) => Verb::Patch,
         (&Method::DELETE, true) => Verb::Delete,
         (&Method::DELETE, false) => Verb::DeleteCollection,
+        (&Method::POST | &Method::PUT | &Method::PATCH, _) => Verb::NotAllowed,
         _ => return None,
     };
     Some(RequestInfo {
@@ -136,6 +165,16 @@ mod tests {
         for path in ["/version", "/api", "/apis", "/api/v1", "/apis/apps/v1", "/healthz", "/api/v1/a/b/c/d/e/f"] {
             assert!(parse(&Method::GET, path, false).is_none(), "{path}");
         }
-        assert!(parse(&Method::PUT, "/api/v1/namespaces/d/configmaps", false).is_none());
+        assert_eq!(info(Method::PUT, "/api/v1/namespaces/d/configmaps").verb, Verb::NotAllowed);
+        assert_eq!(info(Method::POST, "/api/v1/namespaces/d/configmaps/a").verb, Verb::NotAllowed);
+        assert_eq!(info(Method::POST, "/api/v1/namespaces/d/pods/a/eviction").verb, Verb::Create);
+    }
+
+    #[test]
+    fn percent_escapes_are_decoded() {
+        let role = info(Method::GET, "/apis/rbac.authorization.k8s.io/v1/clusterroles/system%3Aview%28x%29");
+        assert_eq!(role.name.as_deref(), Some("system:view(x)"));
+        assert!(parse(&Method::GET, "/api/v1/namespaces/d/configmaps/a%2Fb", false).is_none());
+        assert!(parse(&Method::GET, "/api/v1/namespaces/d/configmaps/a%zz", false).is_none());
     }
 }

@@ -73,18 +73,37 @@ fn read(dir: &Path, name: &str) -> Result<String, TlsError> {
     fs::read_to_string(&path).map_err(|source| TlsError::Io { path, source })
 }
 
-/// Writes a file readable by its owner only (keys and tokens), atomically.
+/// Writes a file readable by its owner only (keys and tokens), atomically: it is created with
+/// mode 0600 (never briefly world-readable) and renamed into place.
 fn write(dir: &Path, name: &str, contents: &str) -> Result<(), TlsError> {
+    use std::io::Write;
     let path = dir.join(name);
     let tmp = dir.join(format!(".{name}.tmp"));
     let io = |source| TlsError::Io { path: path.clone(), source };
-    fs::write(&tmp, contents).map_err(io)?;
+    let _ = fs::remove_file(&tmp);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600)).map_err(io)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
+    let mut file = options.open(&tmp).map_err(io)?;
+    file.write_all(contents.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)?;
     fs::rename(&tmp, &path).map_err(io)
+}
+
+/// Creates the PKI directory, owner-only.
+fn create_private_dir(dir: &Path) -> Result<(), TlsError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| TlsError::Io { path: dir.to_path_buf(), source })
 }
 
 impl Pki {
@@ -93,16 +112,18 @@ impl Pki {
     pub fn load_or_create(data_dir: &Path, hosts: &[String]) -> Result<Self, TlsError> {
         let dir = data_dir.join("pki");
         if FILES.iter().all(|f| dir.join(f).exists()) {
-            return Ok(Self {
+            return Some(Self {
                 ca_cert: read(&dir, "ca.crt")?,
                 server_cert: read(&dir, "server.crt")?,
                 server_key: read(&dir, "server.key")?,
                 admin_cert: read(&dir, "admin.crt")?,
                 admin_key: read(&dir, "admin.key")?,
                 admin_token: read(&dir, "admin.token")?.trim().to_string(),
-            });
+            })
+            .filter(|pki| !pki.admin_token.is_empty())
+            .ok_or_else(|| TlsError::Pem(dir.join("admin.token")));
         }
-        fs::create_dir_all(&dir).map_err(|source| TlsError::Io { path: dir.clone(), source })?;
+        create_private_dir(&dir)?;
         let pki = Self::generate(hosts)?;
         let ca_key = pki.ca_key_pem.clone();
         let pki = pki.pki;

@@ -224,6 +224,11 @@ impl ApiError {
         Self::new(504, "Timeout", message, Some(details))
     }
 
+    /// 504: the request took too long.
+    pub fn timeout(message: &str) -> Self {
+        Self::new(504, "Timeout", format!("Timeout: {message}"), None)
+    }
+
     /// 500: a bug or a storage failure; the message says what, never hides it.
     pub fn internal(error: impl fmt::Display) -> Self {
         let details = StatusDetails {

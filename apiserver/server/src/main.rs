@@ -63,7 +63,10 @@ async fn main() -> anyhow::Result<()> {
         write_kubeconfig(path, &url, &pki)?;
         tracing::info!(path = %path.display(), "wrote admin kubeconfig");
     }
-    let api = Arc::new(Api::new(registries, Authenticator::new(&pki.admin_token), format!("{host}:{}", local.port())));
+    let advertised_ip =
+        if args.bind_address.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { args.bind_address };
+    let advertised = SocketAddr::new(advertised_ip, local.port());
+    let api = Arc::new(Api::new(registries, Authenticator::new(&pki.admin_token), advertised.to_string()));
     tracing::info!(%url, "serving");
     println!("apiserver listening on {url}");
     apiserver_http::serve(listener, pki.server_config()?, api, shutdown_signal()).await?;
@@ -84,18 +87,27 @@ async fn bootstrap(registries: &[Registry]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the admin kubeconfig, owner-only.
+/// Writes the admin kubeconfig (it embeds the admin key), created owner-only and renamed into
+/// place so it is never readable by others, not even briefly.
 fn write_kubeconfig(path: &Path, url: &str, pki: &Pki) -> anyhow::Result<()> {
+    use std::io::Write;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
     let config = serde_json::to_vec_pretty(&pki.admin_kubeconfig(url))?;
-    std::fs::write(path, config).with_context(|| format!("writing {}", path.display()))?;
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
+    let mut file = options.open(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    file.write_all(&config)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

@@ -259,3 +259,25 @@ async fn kubectl_auth_whoami_and_can_i() {
     assert_eq!(whoami["status"]["userInfo"]["groups"], json!(["system:masters", "system:authenticated"]));
     assert_eq!(cluster.kubectl(&["auth", "can-i", "create", "configmaps"]).await.trim(), "yes");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbs_a_resource_does_not_serve_are_405() {
+    let Some(cluster) = Cluster::start().await else { return };
+    // Namespaces have no deletecollection; a namespaced collection cannot be deleted across all
+    // namespaces; unserved subresources are not advertised.
+    let out = cluster.kubectl_with("admin.kubeconfig", &["delete", "--raw", "/api/v1/namespaces"]).await;
+    assert!(stderr(&out).contains("MethodNotAllowed") || stderr(&out).contains("405"), "{}", stderr(&out));
+    let out = cluster.kubectl_with("admin.kubeconfig", &["delete", "--raw", "/api/v1/configmaps"]).await;
+    assert!(!out.status.success(), "deleting configmaps in every namespace must be refused");
+    assert_eq!(cluster.kubectl(&["get", "namespaces", "-o", "name"]).await.lines().count(), 2, "nothing was deleted");
+    let core: Value = serde_json::from_str(&cluster.kubectl(&["get", "--raw", "/api/v1"]).await).unwrap();
+    let names: Vec<&str> = core["resources"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
+    assert!(names.contains(&"namespaces/status") && !names.contains(&"namespaces/finalize"), "{names:?}");
+    // A too-large body is 413 and changes nothing.
+    let big = cluster.write(
+        "big.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": {"k": "x".repeat(4 * 1024 * 1024)}}),
+    );
+    let out = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &big, "--validate=false"]).await;
+    assert!(stderr(&out).contains("too large") || stderr(&out).contains("413"), "{}", stderr(&out));
+}
