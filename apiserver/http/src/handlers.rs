@@ -293,7 +293,14 @@ impl Api {
                     .filter(|&t| t > 0)
                     .map_or(DEFAULT_WATCH_TIMEOUT, Duration::from_secs);
                 let events = registry.watch(namespace, options).await?;
-                let frames = events.take_until(tokio::time::sleep(timeout)).map(|event| {
+                let frames = events.take_until(tokio::time::sleep(timeout)).map(move |mut event| {
+                    // `kubectl get -w` asks for Tables: each object becomes a one-row Table.
+                    if as_table && matches!(event.kind, "ADDED" | "MODIFIED" | "DELETED") {
+                        let rv = event.object.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
+                        let object = std::mem::take(&mut event.object);
+                        event.object =
+                            table(resource, &[object], json!({"resourceVersion": rv}), jiff::Timestamp::now());
+                    }
                     let mut line = serde_json::to_vec(&event.to_json()).expect("JSON values serialise");
                     line.push(b'\n');
                     Ok::<_, Infallible>(Frame::data(Bytes::from(line)))

@@ -226,6 +226,20 @@ async fn raw_watch_streams_events_until_its_timeout() {
     let first: Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
     assert_eq!(first["type"], "ADDED");
     assert_eq!(first["object"]["metadata"]["name"], "w");
+    // `kubectl get -w` (Table watch) prints rows as events arrive.
+    let (watched, ()) = tokio::join!(
+        cluster.kubectl(&["get", "configmaps", "--watch", "--request-timeout=3s"]),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+            let later = cluster.write("later.json", &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "later"}, "data": {"a": "1", "b": "2", "c": "3"}}));
+            cluster.kubectl(&["create", "-f", &later, "--validate=false"]).await;
+        }
+    );
+    let mut lines = watched.lines();
+    assert_eq!(lines.next().unwrap().split_whitespace().collect::<Vec<_>>(), ["NAME", "DATA", "AGE"]);
+    assert!(lines.next().unwrap().starts_with("w "), "{watched}");
+    let row: Vec<&str> = lines.next().expect("a row from the watch").split_whitespace().collect();
+    assert_eq!(&row[..2], ["later", "3"], "{watched}");
     let _ = Path::new(&manifest);
 }
 
