@@ -461,11 +461,18 @@ fn delete_options(query: &HashMap<String, String>, body: Option<Value>) -> Resul
         }
     };
     let body_dry_run = body.get("dryRun").and_then(Value::as_array).is_some_and(|d| d.iter().any(|v| v == "All"));
+    let grace_period_seconds = match query.get("gracePeriodSeconds") {
+        Some(g) => {
+            Some(g.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds {g:?}")))?)
+        }
+        None => body.get("gracePeriodSeconds").and_then(Value::as_i64),
+    };
     Ok(DeleteOptions {
         uid: body.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_string),
         resource_version: body.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(str::to_string),
         propagation,
         dry_run: dry_run(query)? || body_dry_run,
+        grace_period_seconds,
     })
 }
 

@@ -39,6 +39,29 @@ fn extra_columns(resource: &ResourceInfo) -> (Vec<Column>, Cells) {
             vec![Column { name: "Status", kind: "string", format: "", description: "The status of the namespace" }],
             |obj| vec![obj.pointer("/status/phase").cloned().unwrap_or(json!(""))],
         ),
+        ("", "pods") => (
+            vec![
+                Column {
+                    name: "Ready",
+                    kind: "string",
+                    format: "",
+                    description: "The aggregate readiness state of this pod for accepting traffic.",
+                },
+                Column {
+                    name: "Status",
+                    kind: "string",
+                    format: "",
+                    description: "The aggregate status of the containers in this pod.",
+                },
+                Column {
+                    name: "Restarts",
+                    kind: "string",
+                    format: "",
+                    description: "The number of times the containers in this pod have been restarted.",
+                },
+            ],
+            pod_cells,
+        ),
         ("", "configmaps") => {
             (vec![Column { name: "Data", kind: "string", format: "", description: "Number of data entries" }], |obj| {
                 let count = |v: Option<&Value>| v.and_then(Value::as_object).map_or(0, |m| m.len());
@@ -57,6 +80,20 @@ fn extra_columns(resource: &ResourceInfo) -> (Vec<Column>, Cells) {
         ),
         _ => (Vec::new(), |_| Vec::new()),
     }
+}
+
+/// READY (ready/total containers), STATUS (Terminating, the reason, or the phase), RESTARTS.
+fn pod_cells(obj: &Value) -> Vec<Value> {
+    let total = obj.pointer("/spec/containers").and_then(Value::as_array).map_or(0, Vec::len);
+    let statuses = obj.pointer("/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
+    let ready = statuses.iter().filter(|s| s.get("ready").and_then(Value::as_bool) == Some(true)).count();
+    let restarts: i64 = statuses.iter().filter_map(|s| s.get("restartCount").and_then(Value::as_i64)).sum();
+    let status = if obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
+        json!("Terminating")
+    } else {
+        obj.pointer("/status/reason").or(obj.pointer("/status/phase")).cloned().unwrap_or(json!(""))
+    };
+    vec![json!(format!("{ready}/{total}")), status, json!(restarts)]
 }
 
 fn definition(column: &Column) -> Value {

@@ -66,8 +66,13 @@ pub fn is_deleting(obj: &Object) -> bool {
 
 /// The current time as a metav1.Time string (whole seconds, UTC, RFC 3339).
 pub fn now() -> String {
-    let now = jiff::Timestamp::now();
-    let seconds = jiff::Timestamp::from_second(now.as_second()).expect("the current second is a valid timestamp");
+    now_plus(0)
+}
+
+/// The time `seconds` from now, as a metav1.Time string.
+pub fn now_plus(seconds: i64) -> String {
+    let now = jiff::Timestamp::now().as_second().saturating_add(seconds);
+    let seconds = jiff::Timestamp::from_second(now).unwrap_or(jiff::Timestamp::MAX);
     serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(seconds))
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

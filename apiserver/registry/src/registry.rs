@@ -14,7 +14,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::metadata;
-use crate::object::{Object, finalizers, is_deleting, meta_str, meta_string_map, now, path, set_meta};
+use crate::object::{Object, finalizers, is_deleting, meta_str, meta_string_map, now, now_plus, path, set_meta};
 use crate::patch::{self, PatchError, PatchType};
 use crate::strategy::Strategy;
 
@@ -72,6 +72,8 @@ pub struct DeleteOptions {
     pub propagation: Option<Propagation>,
     /// `dryRun=All`.
     pub dry_run: bool,
+    /// `gracePeriodSeconds`: how long a gracefully deleted object (a pod) may take.
+    pub grace_period_seconds: Option<i64>,
 }
 
 /// What a delete did.
@@ -600,6 +602,24 @@ impl Registry {
             self.check_preconditions(&obj, options, name)?;
             let before = finalizers(&obj);
             let pending = gc_finalizers(&before, options.propagation);
+            let grace = self.strategy.grace_period(&obj, options.grace_period_seconds);
+            if grace > 0 {
+                // Graceful: mark with a deadline (or shorten an existing one); the owner of the
+                // object (a pod's kubelet) deletes it with grace 0.
+                let marked_grace = crate::object::metadata(&obj)
+                    .and_then(|m| m.get("deletionGracePeriodSeconds"))
+                    .and_then(Value::as_i64);
+                if is_deleting(&obj) && marked_grace.is_some_and(|g| g <= grace) && pending == before {
+                    return Ok(Deleted::Pending(obj));
+                }
+                set_meta(&mut obj, "deletionTimestamp", Some(json!(now_plus(grace))));
+                set_meta(&mut obj, "deletionGracePeriodSeconds", Some(json!(grace)));
+                set_meta(&mut obj, "finalizers", (!pending.is_empty()).then(|| json!(pending)));
+                match self.store_marked(&key, obj, current.mod_revision, options.dry_run, name).await? {
+                    Some(marked) => return Ok(marked),
+                    None => continue,
+                }
+            }
             if pending.is_empty() && !self.strategy.deletion_blocked(&obj) {
                 if options.dry_run {
                     return Ok(Deleted::Gone(obj));
@@ -631,20 +651,35 @@ impl Registry {
             }
             set_meta(&mut obj, "finalizers", (!pending.is_empty()).then(|| json!(pending)));
             self.strategy.prepare_for_deletion(&mut obj);
-            if options.dry_run {
-                return Ok(Deleted::Pending(obj));
-            }
-            set_meta(&mut obj, "resourceVersion", None);
-            match self.store.update(key.clone(), Self::encode(&obj), current.mod_revision).await {
-                Ok(kv) => {
-                    set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
-                    return Ok(Deleted::Pending(obj));
-                }
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(err) => return Err(self.store_error(err, name)),
+            if let Some(marked) = self.store_marked(&key, obj, current.mod_revision, options.dry_run, name).await? {
+                return Ok(marked);
             }
         }
         Err(ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED))
+    }
+
+    /// Stores an object marked for deletion if it is still at `mod_revision`; `None` when it
+    /// changed meanwhile (the caller starts over).
+    async fn store_marked(
+        &self,
+        key: &Bytes,
+        mut obj: Object,
+        mod_revision: u64,
+        dry_run: bool,
+        name: &str,
+    ) -> Result<Option<Deleted>, ApiError> {
+        if dry_run {
+            return Ok(Some(Deleted::Pending(obj)));
+        }
+        set_meta(&mut obj, "resourceVersion", None);
+        match self.store.update(key.clone(), Self::encode(&obj), mod_revision).await {
+            Ok(kv) => {
+                set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
+                Ok(Some(Deleted::Pending(obj)))
+            }
+            Err(StoreError::Conflict { .. }) => Ok(None),
+            Err(err) => Err(self.store_error(err, name)),
+        }
     }
 
     fn check_preconditions(&self, obj: &Object, options: &DeleteOptions, name: &str) -> Result<(), ApiError> {

@@ -55,6 +55,12 @@ pub trait Strategy: Send + Sync + 'static {
         false
     }
 
+    /// Seconds a deleted object is kept (marked) before it may go, given the client's
+    /// `gracePeriodSeconds`; 0 (the default) deletes at once. Pods wait for their kubelet.
+    fn grace_period(&self, _obj: &Object, _requested: Option<i64>) -> i64 {
+        0
+    }
+
     /// Changes made when a delete is accepted but the object must wait (namespaces become
     /// `Terminating`).
     fn prepare_for_deletion(&self, _obj: &mut Object) {}

@@ -295,3 +295,23 @@ async fn verbs_a_resource_does_not_serve_are_405() {
     let out = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &big, "--validate=false"]).await;
     assert!(stderr(&out).contains("too large") || stderr(&out).contains("413"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_run_get_and_delete_a_pod() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let created = cluster.kubectl(&["run", "web", "--image=nginx:1.27", "--port=80"]).await;
+    assert_eq!(created.trim(), "pod/web created");
+    let table = cluster.kubectl(&["get", "pods"]).await;
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    );
+    assert_eq!(lines.next().unwrap().split_whitespace().take(4).collect::<Vec<_>>(), ["web", "0/1", "Pending", "0"]);
+    let pod: Value = serde_json::from_str(&cluster.kubectl(&["get", "pod", "web", "-o", "json"]).await).unwrap();
+    assert_eq!(pod["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+    let pending = cluster.kubectl(&["get", "pods", "--field-selector", "status.phase=Pending", "-o", "name"]).await;
+    assert_eq!(pending.trim(), "pod/web");
+    let deleted = cluster.kubectl(&["delete", "pod", "web"]).await;
+    assert!(deleted.starts_with("pod \"web\" deleted"), "{deleted}");
+}

@@ -28,6 +28,7 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         Arc::new(core::Namespaces),
         Arc::new(core::ConfigMaps),
         Arc::new(core::Secrets),
+        Arc::new(core::Pods),
         plain::<corev1::v1::ServiceAccount>(Subdomain, false),
         plain::<corev1::v1::Endpoints>(Subdomain, false),
         plain::<corev1::v1::Event>(Subdomain, false),

@@ -608,3 +608,89 @@ async fn status_is_owned_by_the_status_subresource_and_spec_bumps_generation() {
         (json!(2), json!(2))
     );
 }
+
+mod pods {
+    use apiserver_registry::resources::core::Pods;
+
+    use super::*;
+
+    fn pod(name: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+               "spec": {"containers": [{"name": "app", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}})
+    }
+
+    #[tokio::test]
+    async fn defaults_status_and_validation() {
+        let store = store();
+        let pods = registry(Pods, &store);
+        let created = pods.create(Some("d"), pod("web"), WRITE).await.unwrap();
+        let spec = &created["spec"];
+        assert_eq!(
+            (spec["restartPolicy"].clone(), spec["dnsPolicy"].clone()),
+            (json!("Always"), json!("ClusterFirst"))
+        );
+        assert_eq!(
+            (spec["terminationGracePeriodSeconds"].clone(), spec["schedulerName"].clone()),
+            (json!(30), json!("default-scheduler"))
+        );
+        let container = &spec["containers"][0];
+        assert_eq!(container["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(container["terminationMessagePath"], "/dev/termination-log");
+        assert_eq!(container["ports"][0]["protocol"], "TCP");
+        assert_eq!(
+            (created["status"]["phase"].clone(), created["status"]["qosClass"].clone()),
+            (json!("Pending"), json!("BestEffort"))
+        );
+
+        let bad = json!({"metadata": {"name": "bad"}, "spec": {"containers": [{"name": "a", "image": ""}, {"name": "a", "image": "x"}], "restartPolicy": "Sometimes"}});
+        let err = pods.create(Some("d"), bad, WRITE).await.unwrap_err();
+        let fields: Vec<String> = causes(&err).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["spec.containers[0].image", "spec.containers[1].name", "spec.restartPolicy"], "{err}");
+        let none = json!({"metadata": {"name": "none"}, "spec": {"containers": []}});
+        assert_eq!(pods.create(Some("d"), none, WRITE).await.unwrap_err().code(), 422);
+    }
+
+    #[tokio::test]
+    async fn updates_may_change_only_images_and_a_few_fields() {
+        let store = store();
+        let pods = registry(Pods, &store);
+        let created = pods.create(Some("d"), pod("web"), WRITE).await.unwrap();
+        let mut image = Value::Object(created.clone());
+        image["spec"]["containers"][0]["image"] = json!("nginx:1.28");
+        image["metadata"].as_object_mut().unwrap().remove("resourceVersion");
+        pods.update(Some("d"), "web", image.clone(), WRITE).await.unwrap();
+        let mut restart = image;
+        restart["spec"]["restartPolicy"] = json!("Never");
+        let err = pods.update(Some("d"), "web", restart, WRITE).await.unwrap_err();
+        assert!(err.to_string().contains("pod updates may not change fields other than"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn unscheduled_pods_go_at_once_and_scheduled_ones_wait_for_their_grace_period() {
+        let store = store();
+        let pods = registry(Pods, &store);
+        pods.create(Some("d"), pod("pending"), WRITE).await.unwrap();
+        assert!(matches!(
+            pods.delete(Some("d"), "pending", &DeleteOptions::default()).await.unwrap(),
+            Deleted::Gone(_)
+        ));
+
+        let mut scheduled = pod("running");
+        scheduled["spec"]["nodeName"] = json!("node-1");
+        pods.create(Some("d"), scheduled, WRITE).await.unwrap();
+        let Deleted::Pending(marked) = pods.delete(Some("d"), "running", &DeleteOptions::default()).await.unwrap()
+        else {
+            panic!("a scheduled pod is deleted gracefully");
+        };
+        assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 30);
+        let deadline: jiff::Timestamp = marked["metadata"]["deletionTimestamp"].as_str().unwrap().parse().unwrap();
+        assert!(deadline > jiff::Timestamp::now() + jiff::SignedDuration::from_secs(20));
+        // A shorter grace period shortens the deadline; grace 0 (the kubelet, or --force) deletes.
+        let shorter = DeleteOptions { grace_period_seconds: Some(5), ..DeleteOptions::default() };
+        let Deleted::Pending(shortened) = pods.delete(Some("d"), "running", &shorter).await.unwrap() else { panic!() };
+        assert_eq!(shortened["metadata"]["deletionGracePeriodSeconds"], 5);
+        let now = DeleteOptions { grace_period_seconds: Some(0), ..DeleteOptions::default() };
+        assert!(matches!(pods.delete(Some("d"), "running", &now).await.unwrap(), Deleted::Gone(_)));
+        assert_eq!(pods.get(Some("d"), "running", None).await.unwrap_err().code(), 404);
+    }
+}
