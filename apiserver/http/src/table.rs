@@ -62,6 +62,25 @@ fn extra_columns(resource: &ResourceInfo) -> (Vec<Column>, Cells) {
             ],
             pod_cells,
         ),
+        ("", "services") => (
+            vec![
+                Column { name: "Type", kind: "string", format: "", description: "The type of the service." },
+                Column {
+                    name: "Cluster-IP",
+                    kind: "string",
+                    format: "",
+                    description: "The cluster IP of the service.",
+                },
+                Column {
+                    name: "External-IP",
+                    kind: "string",
+                    format: "",
+                    description: "The external IPs of the service.",
+                },
+                Column { name: "Port(s)", kind: "string", format: "", description: "The ports of the service." },
+            ],
+            service_cells,
+        ),
         ("", "configmaps") => {
             (vec![Column { name: "Data", kind: "string", format: "", description: "Number of data entries" }], |obj| {
                 let count = |v: Option<&Value>| v.and_then(Value::as_object).map_or(0, |m| m.len());
@@ -94,6 +113,37 @@ fn pod_cells(obj: &Value) -> Vec<Value> {
         obj.pointer("/status/reason").or(obj.pointer("/status/phase")).cloned().unwrap_or(json!(""))
     };
     vec![json!(format!("{ready}/{total}")), status, json!(restarts)]
+}
+
+/// TYPE, CLUSTER-IP, EXTERNAL-IP (`<none>` until load balancers exist), PORT(S) (`80/TCP`,
+/// `80:30080/TCP`).
+fn service_cells(obj: &Value) -> Vec<Value> {
+    let spec = obj.get("spec").cloned().unwrap_or(json!({}));
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+    let ports: Vec<String> = spec
+        .get("ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
+            let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            match p.get("nodePort").and_then(Value::as_i64) {
+                Some(node_port) => format!("{port}:{node_port}/{protocol}"),
+                None => format!("{port}/{protocol}"),
+            }
+        })
+        .collect();
+    let external = match text(spec.get("type")).as_str() {
+        "ExternalName" => text(spec.get("externalName")),
+        _ => "<none>".to_string(),
+    };
+    vec![
+        json!(text(spec.get("type"))),
+        json!(text(spec.get("clusterIP"))),
+        json!(external),
+        json!(if ports.is_empty() { "<none>".to_string() } else { ports.join(",") }),
+    ]
 }
 
 fn definition(column: &Column) -> Value {

@@ -9,6 +9,7 @@
 //!
 //! [`ApiError`]: apiserver_machinery::ApiError
 
+mod claims;
 pub mod metadata;
 pub mod object;
 pub mod patch;

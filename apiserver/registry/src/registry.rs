@@ -13,6 +13,7 @@ use apiserver_store::{KeyValue, ListOptions as StoreList, Precondition, Store, S
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::claims;
 use crate::metadata;
 use crate::object::{Object, finalizers, is_deleting, meta_str, meta_string_map, now, now_plus, path, set_meta};
 use crate::patch::{self, PatchError, PatchType};
@@ -22,6 +23,12 @@ use crate::strategy::Strategy;
 const UNCONDITIONAL_RETRIES: usize = 8;
 /// Names tried for a `generateName` create before giving up (upstream's count).
 const GENERATE_NAME_ATTEMPTS: usize = 8;
+
+/// Counts down the retries of a claim race; `false` once none are left.
+fn attempts_left_for_claims(left: &mut usize) -> bool {
+    *left = left.saturating_sub(1);
+    *left > 0
+}
 
 /// Which part of an object a write may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,7 +245,8 @@ impl Registry {
             return Err(ApiError::resource_version_set_on_create());
         }
         let generated = meta_str(&body, "name").is_empty() && !meta_str(&body, "generateName").is_empty();
-        let attempts = if generated { GENERATE_NAME_ATTEMPTS } else { 1 };
+        let attempts = if generated || self.strategy.uses_claims() { GENERATE_NAME_ATTEMPTS } else { 1 };
+        let mut claim_attempts = GENERATE_NAME_ATTEMPTS;
         let mut last_name = String::new();
         for _ in 0..attempts {
             let mut obj = body.clone();
@@ -250,11 +258,34 @@ impl Registry {
             self.strategy.prepare_for_create(&mut obj);
             let name = meta_str(&obj, "name").to_string();
             let mut errors = metadata::validate_create(self.strategy.as_ref(), &obj);
+            if self.strategy.uses_claims() {
+                let taken = claims::taken(self.store.as_ref()).await.map_err(|e| self.store_error(e, &name))?;
+                errors.extend(self.strategy.allocate(&mut obj, &taken));
+            }
             errors.extend(self.strategy.validate(&obj));
             if !errors.is_empty() {
                 return Err(self.invalid(&name, &errors));
             }
             let key = self.key(namespace, &name)?;
+            let held = self.strategy.claims(&obj);
+            if !options.dry_run && !held.is_empty() {
+                let holder = String::from_utf8_lossy(&key).into_owned();
+                match claims::claim(self.store.as_ref(), &held, &holder)
+                    .await
+                    .map_err(|e| self.store_error(e, &name))?
+                {
+                    Ok(()) => {}
+                    // Someone claimed it between our look and our claim: choose again.
+                    Err(_) if attempts_left_for_claims(&mut claim_attempts) => continue,
+                    Err(claim) => {
+                        return Err(ApiError::conflict(
+                            self.group_resource(),
+                            &name,
+                            &format!("{claim} is already allocated"),
+                        ));
+                    }
+                }
+            }
             let result = if options.dry_run {
                 match self.store.get(&key, 0).await {
                     Ok(_) => Err(StoreError::AlreadyExists),
@@ -264,6 +295,9 @@ impl Registry {
             } else {
                 self.store.create(key.clone(), Self::encode(&obj)).await
             };
+            if result.is_err() && !options.dry_run {
+                claims::release(self.store.as_ref(), &held).await;
+            }
             match result {
                 Ok(kv) => {
                     set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
@@ -496,7 +530,16 @@ impl Registry {
                 self.strategy.prepare_for_update(&mut new, &old);
             }
             let mut errors = metadata::validate_update(&new, &old);
+            let (old_claims, mut new_claims) = (self.strategy.claims(&old), Vec::new());
             if part == Part::Main {
+                if self.strategy.uses_claims() {
+                    let mut taken = claims::taken(self.store.as_ref()).await.map_err(|e| self.store_error(e, name))?;
+                    for claim in &old_claims {
+                        taken.remove(claim);
+                    }
+                    errors.extend(self.strategy.allocate(&mut new, &taken));
+                    new_claims = self.strategy.claims(&new);
+                }
                 errors.extend(self.strategy.validate_update(&new, &old));
             }
             if !errors.is_empty() {
@@ -515,6 +558,7 @@ impl Registry {
             if is_deleting(&new) && finalizers(&new).is_empty() && !self.strategy.deletion_blocked(&new) {
                 match self.store.delete(key.clone(), Precondition::ModRevision(current.mod_revision)).await {
                     Ok(deleted) => {
+                        claims::release(self.store.as_ref(), &self.strategy.claims(&old)).await;
                         set_meta(&mut new, "resourceVersion", Some(json!(deleted.revision.to_string())));
                         return Ok(new);
                     }
@@ -522,13 +566,37 @@ impl Registry {
                     Err(err) => return Err(self.store_error(err, name)),
                 }
             }
+            let added: Vec<String> = new_claims.iter().filter(|c| !old_claims.contains(c)).cloned().collect();
+            let dropped: Vec<String> = if part == Part::Main && self.strategy.uses_claims() {
+                old_claims.iter().filter(|c| !new_claims.contains(c)).cloned().collect()
+            } else {
+                Vec::new()
+            };
+            if !added.is_empty() {
+                let holder = String::from_utf8_lossy(&key).into_owned();
+                if let Err(claim) =
+                    claims::claim(self.store.as_ref(), &added, &holder).await.map_err(|e| self.store_error(e, name))?
+                {
+                    return Err(ApiError::conflict(
+                        self.group_resource(),
+                        name,
+                        &format!("{claim} is already allocated"),
+                    ));
+                }
+            }
             match self.store.update(key.clone(), Self::encode(&new), current.mod_revision).await {
                 Ok(kv) => {
+                    claims::release(self.store.as_ref(), &dropped).await;
                     set_meta(&mut new, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
                     return Ok(new);
                 }
-                Err(StoreError::Conflict { .. }) if expected.is_none() => continue,
-                Err(err) => return Err(self.store_error(err, name)),
+                Err(err) => {
+                    claims::release(self.store.as_ref(), &added).await;
+                    match err {
+                        StoreError::Conflict { .. } if expected.is_none() => continue,
+                        err => return Err(self.store_error(err, name)),
+                    }
+                }
             }
         }
         Err(ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED))
@@ -626,6 +694,7 @@ impl Registry {
                 }
                 match self.store.delete(key.clone(), Precondition::ModRevision(current.mod_revision)).await {
                     Ok(deleted) => {
+                        claims::release(self.store.as_ref(), &self.strategy.claims(&obj)).await;
                         // The last state, at the delete's revision (as upstream reports it).
                         set_meta(&mut obj, "resourceVersion", Some(json!(deleted.revision.to_string())));
                         return Ok(Deleted::Gone(obj));

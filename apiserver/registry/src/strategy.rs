@@ -55,6 +55,22 @@ pub trait Strategy: Send + Sync + 'static {
         false
     }
 
+    /// Whether objects of this resource hold unique values (see [`Strategy::claims`]).
+    fn uses_claims(&self) -> bool {
+        false
+    }
+
+    /// The unique values an object holds (`serviceips/10.96.0.10`, `nodeports/30080`).
+    fn claims(&self, _obj: &Object) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Fills in the unique values the client left for the server to choose, avoiding `taken`;
+    /// reports values the client chose that are taken or out of range.
+    fn allocate(&self, _obj: &mut Object, _taken: &std::collections::HashSet<String>) -> FieldErrors {
+        FieldErrors::default()
+    }
+
     /// Seconds a deleted object is kept (marked) before it may go, given the client's
     /// `gracePeriodSeconds`; 0 (the default) deletes at once. Pods wait for their kubelet.
     fn grace_period(&self, _obj: &Object, _requested: Option<i64>) -> i64 {

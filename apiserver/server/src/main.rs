@@ -66,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let advertised_ip =
         if args.bind_address.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { args.bind_address };
     let advertised = SocketAddr::new(advertised_ip, local.port());
+    bootstrap_kubernetes_service(&registries, local.port()).await?;
     let api = Arc::new(Api::new(registries, Authenticator::new(&pki.admin_token), advertised.to_string()));
     tracing::info!(%url, "serving");
     println!("apiserver listening on {url}");
@@ -85,6 +86,25 @@ async fn bootstrap(registries: &[Registry]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The `default/kubernetes` Service: the first address of the service range, port 443 to ours.
+async fn bootstrap_kubernetes_service(registries: &[Registry], port: u16) -> anyhow::Result<()> {
+    let services = registries.iter().find(|r| r.resource().plural == "services").context("services registry")?;
+    let service = json!({
+        "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]},
+    });
+    match services.get(Some("default"), "kubernetes", None).await {
+        Ok(_) => Ok(()),
+        Err(err) if err.code() == 404 => match services.create(Some("default"), service, WriteOptions::default()).await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if err.code() == 409 => Ok(()),
+            Err(err) => Err(anyhow::anyhow!("creating the kubernetes service: {err}")),
+        },
+        Err(err) => Err(anyhow::anyhow!("reading the kubernetes service: {err}")),
+    }
 }
 
 /// Writes the admin kubeconfig (it embeds the admin key), created owner-only and renamed into

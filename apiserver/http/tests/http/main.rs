@@ -315,3 +315,22 @@ async fn kubectl_run_get_and_delete_a_pod() {
     let deleted = cluster.kubectl(&["delete", "pod", "web"]).await;
     assert!(deleted.starts_with("pod \"web\" deleted"), "{deleted}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_expose_allocates_a_cluster_ip() {
+    let Some(cluster) = Cluster::start().await else { return };
+    cluster.kubectl(&["run", "web", "--image=nginx:1.27", "--port=80", "--labels=app=web"]).await;
+    let exposed =
+        cluster.kubectl(&["expose", "pod", "web", "--port=8080", "--target-port=80", "--type=NodePort"]).await;
+    assert_eq!(exposed.trim(), "service/web exposed");
+    let table = cluster.kubectl(&["get", "services"]).await;
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    );
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(&row[..2], ["web", "NodePort"]);
+    assert!(row[2].starts_with("10."), "{table}");
+    assert!(row[4].starts_with("8080:3") && row[4].ends_with("/TCP"), "{table}");
+}

@@ -29,6 +29,7 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         Arc::new(core::ConfigMaps),
         Arc::new(core::Secrets),
         Arc::new(core::Pods),
+        Arc::new(core::Services),
         plain::<corev1::v1::ServiceAccount>(Subdomain, false),
         plain::<corev1::v1::Endpoints>(Subdomain, false),
         plain::<corev1::v1::Event>(Subdomain, false),

@@ -694,3 +694,80 @@ mod pods {
         assert_eq!(pods.get(Some("d"), "running", None).await.unwrap_err().code(), 404);
     }
 }
+
+mod services {
+    use apiserver_registry::resources::core::Services;
+
+    use super::*;
+
+    fn svc(name: &str, spec: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec})
+    }
+
+    fn ip(obj: &serde_json::Map<String, Value>) -> String {
+        obj["spec"]["clusterIP"].as_str().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn cluster_ips_are_allocated_once_and_released_on_delete() {
+        let store = store();
+        let services = registry(Services, &store);
+        let web = services
+            .create(Some("d"), svc("web", json!({"selector": {"app": "web"}, "ports": [{"port": 80}]})), WRITE)
+            .await
+            .unwrap();
+        let web_ip: std::net::Ipv4Addr = ip(&web).parse().unwrap();
+        assert_eq!(web_ip.octets()[0], 10);
+        assert_eq!(web["spec"]["clusterIPs"], json!([ip(&web)]));
+        assert_eq!(web["spec"]["ports"][0]["targetPort"], 80);
+        assert_eq!(
+            (web["spec"]["type"].clone(), web["spec"]["sessionAffinity"].clone()),
+            (json!("ClusterIP"), json!("None"))
+        );
+        let api = services.create(Some("d"), svc("api", json!({"ports": [{"port": 80}]})), WRITE).await.unwrap();
+        assert_ne!(ip(&api), ip(&web));
+        // An address in use cannot be requested; once released it can.
+        let taken = svc("copy", json!({"clusterIP": ip(&web), "ports": [{"port": 80}]}));
+        let err = services.create(Some("d"), taken.clone(), WRITE).await.unwrap_err();
+        assert!(err.to_string().contains("provided IP is already allocated"), "{err}");
+        let outside = svc("outside", json!({"clusterIP": "192.168.1.1", "ports": [{"port": 80}]}));
+        assert_eq!(services.create(Some("d"), outside, WRITE).await.unwrap_err().code(), 422);
+        services.delete(Some("d"), "web", &DeleteOptions::default()).await.unwrap();
+        let reused = services.create(Some("d"), taken, WRITE).await.unwrap();
+        assert_eq!(ip(&reused), web_ip.to_string());
+        // Headless services hold no address.
+        let headless = services
+            .create(Some("d"), svc("db", json!({"clusterIP": "None", "ports": [{"port": 5432}]})), WRITE)
+            .await
+            .unwrap();
+        assert_eq!(headless["spec"]["clusterIPs"], json!(["None"]));
+    }
+
+    #[tokio::test]
+    async fn node_ports_are_allocated_in_range_and_unique() {
+        let store = store();
+        let services = registry(Services, &store);
+        let spec = json!({"type": "NodePort", "ports": [{"name": "http", "port": 80}, {"name": "https", "port": 443}]});
+        let a = services.create(Some("d"), svc("a", spec.clone()), WRITE).await.unwrap();
+        let ports: Vec<i64> =
+            a["spec"]["ports"].as_array().unwrap().iter().map(|p| p["nodePort"].as_i64().unwrap()).collect();
+        assert!(ports.iter().all(|p| (30000..=32767).contains(p)) && ports[0] != ports[1], "{ports:?}");
+        assert_eq!(a["spec"]["externalTrafficPolicy"], "Cluster");
+        let explicit = json!({"type": "NodePort", "ports": [{"port": 80, "nodePort": ports[0]}]});
+        let err = services.create(Some("d"), svc("b", explicit), WRITE).await.unwrap_err();
+        assert!(err.to_string().contains("provided port is already allocated"), "{err}");
+        // An update that omits the ClusterIP and NodePorts keeps them; changing the IP is refused.
+        let mut body = Value::Object(a.clone());
+        body["spec"].as_object_mut().unwrap().remove("clusterIP");
+        body["spec"].as_object_mut().unwrap().remove("clusterIPs");
+        body["spec"]["ports"][0].as_object_mut().unwrap().remove("nodePort");
+        body["metadata"].as_object_mut().unwrap().remove("resourceVersion");
+        let kept = services.update(Some("d"), "a", body.clone(), WRITE).await.unwrap();
+        assert_eq!((ip(&kept), kept["spec"]["ports"][0]["nodePort"].as_i64().unwrap()), (ip(&a), ports[0]));
+        body["spec"]["clusterIP"] = json!("10.96.7.7");
+        let err = services.update(Some("d"), "a", body, WRITE).await.unwrap_err();
+        assert!(err.to_string().contains("may not change once set"), "{err}");
+        let unnamed = json!({"ports": [{"port": 80}, {"port": 81}]});
+        assert_eq!(services.create(Some("d"), svc("c", unnamed), WRITE).await.unwrap_err().code(), 422);
+    }
+}

@@ -77,6 +77,8 @@ fn acknowledged_objects_survive_kill_9_and_watches_resume() {
     let server = Server::start(data.path());
     let names = kubectl(&kubectl_bin, &server, &["get", "namespaces", "-o", "name"]);
     assert!(names.contains("namespace/kube-system"), "bootstrap namespaces: {names}");
+    let ip = kubectl(&kubectl_bin, &server, &["get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"]);
+    assert_eq!(ip, "10.96.0.1");
     let before = kubectl(&kubectl_bin, &server, &["get", "configmaps", "-o", "jsonpath={.metadata.resourceVersion}"]);
 
     // A stream of creates; every "created" line kubectl prints is an acknowledged write.

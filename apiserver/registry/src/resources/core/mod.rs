@@ -5,8 +5,10 @@ mod data_keys;
 mod namespaces;
 mod pods;
 mod secrets;
+mod services;
 
 pub use configmaps::ConfigMaps;
 pub use namespaces::Namespaces;
 pub use pods::Pods;
 pub use secrets::Secrets;
+pub use services::{NODE_PORTS, SERVICE_RANGE, Services};
