@@ -18,7 +18,7 @@ pub fn wants_aggregated(accept: &str) -> bool {
 }
 
 /// Subresources the API serves so far; discovery advertises no others.
-const SERVED_SUBRESOURCES: &[&str] = &["status"];
+const SERVED_SUBRESOURCES: &[&str] = &["status", "scale"];
 
 /// The served resources, as discovery sees them.
 #[derive(Debug, Clone)]
@@ -218,7 +218,9 @@ mod tests {
         let apps = d.resource_list("apps", "v1").unwrap();
         let subs: Vec<&str> =
             apps["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-        assert_eq!(subs, ["deployments", "deployments/status"], "scale is not served yet");
+        assert_eq!(subs, ["deployments", "deployments/scale", "deployments/status"]);
+        let scale = apps["resources"].as_array().unwrap().iter().find(|r| r["name"] == "deployments/scale").unwrap();
+        assert_eq!((scale["group"].clone(), scale["kind"].clone()), (json!("autoscaling"), json!("Scale")));
         assert!(d.resource_list("batch", "v1").is_none());
         assert!(d.group("batch").is_none());
     }
@@ -232,7 +234,7 @@ mod tests {
         assert_eq!((ns["resource"].clone(), ns["scope"].clone()), (json!("namespaces"), json!("Cluster")));
         let apps = d.aggregated(false);
         let deploy = &apps["items"][0]["versions"][0]["resources"][0];
-        assert_eq!(deploy["subresources"][0]["subresource"], "status");
+        assert_eq!(deploy["subresources"][0]["responseKind"]["group"], "autoscaling");
         assert_eq!(deploy["shortNames"], json!(["deploy"]));
     }
 }

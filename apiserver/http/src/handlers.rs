@@ -228,15 +228,30 @@ impl Api {
             let verb = served_verb.map_or("this method", ResourceVerb::as_str);
             return Err(ApiError::method_not_supported(group_resource, verb));
         }
-        // Subresources served so far: status (get, update, patch).
-        let status = match info.subresource.as_deref() {
-            None => false,
-            Some("status") if resource.subresource("status").is_some() => true,
+        // Subresources served so far: status and scale (get, update, patch).
+        let (status, scale) = match info.subresource.as_deref() {
+            None => (false, false),
+            Some("status") if resource.subresource("status").is_some() => (true, false),
+            Some("scale") if registry.has_scale() => (false, true),
             Some(_) => return Err(ApiError::path_not_found()),
         };
-        if status && !matches!(info.verb, Verb::Get | Verb::Update | Verb::Patch) {
+        if (status || scale) && !matches!(info.verb, Verb::Get | Verb::Update | Verb::Patch) {
             let verb = served_verb.map_or("this method", ResourceVerb::as_str);
             return Err(ApiError::method_not_supported(group_resource, verb));
+        }
+        if scale {
+            let name = info.name.as_deref().unwrap_or_default();
+            let namespace = info.namespace.as_deref();
+            let options = WriteOptions { dry_run: dry_run(query)? };
+            let scale = match info.verb {
+                Verb::Get => registry.get_scale(namespace, name).await?,
+                Verb::Update => registry.update_scale(namespace, name, read_json(req).await?, options).await?,
+                _ => {
+                    let (kind, patch) = read_patch(req).await?;
+                    registry.patch_scale(namespace, name, kind, &patch, options).await?
+                }
+            };
+            return Ok(json_response(StatusCode::OK, &scale, "application/json"));
         }
         // A namespaced object needs a namespace in its path, a cluster-scoped one must not have one.
         let namespace = info.namespace.as_deref();
@@ -328,15 +343,8 @@ impl Api {
                 Ok(respond(StatusCode::OK, Value::Object(obj)))
             }
             Verb::Patch => {
-                let dry_run = dry_run(query)?;
-                let (content_type, body) = read_body(req).await?;
-                let kind = content_type
-                    .as_deref()
-                    .and_then(PatchType::from_content_type)
-                    .ok_or_else(|| ApiError::unsupported_media_type(PatchType::ACCEPTED))?;
-                let patch: Value = serde_json::from_slice(&body)
-                    .map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))?;
-                let options = WriteOptions { dry_run };
+                let options = WriteOptions { dry_run: dry_run(query)? };
+                let (kind, patch) = read_patch(req).await?;
                 let obj = if status {
                     registry.patch_status(namespace, name, kind, &patch, options).await?
                 } else {
@@ -492,6 +500,17 @@ fn parse_json(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError
         return Err(ApiError::unsupported_media_type(&["application/json"]));
     }
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))
+}
+
+/// A PATCH body and its type (from `Content-Type`).
+async fn read_patch(req: Request<Incoming>) -> Result<(PatchType, Value), ApiError> {
+    let (content_type, body) = read_body(req).await?;
+    let kind = content_type
+        .as_deref()
+        .and_then(PatchType::from_content_type)
+        .ok_or_else(|| ApiError::unsupported_media_type(PatchType::ACCEPTED))?;
+    let patch = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))?;
+    Ok((kind, patch))
 }
 
 async fn read_json(req: Request<Incoming>) -> Result<Value, ApiError> {

@@ -15,6 +15,7 @@ pub mod object;
 pub mod patch;
 mod registry;
 pub mod resources;
+mod scale;
 pub mod strategy;
 mod watch;
 

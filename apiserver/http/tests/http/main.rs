@@ -334,3 +334,32 @@ async fn kubectl_expose_allocates_a_cluster_ip() {
     assert!(row[2].starts_with("10."), "{table}");
     assert!(row[4].starts_with("8080:3") && row[4].ends_with("/TCP"), "{table}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_scale_through_the_scale_subresource() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let deployment = cluster.write(
+        "deploy.json",
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {
+            "replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}),
+    );
+    cluster.kubectl(&["create", "-f", &deployment, "--validate=false"]).await;
+    assert_eq!(
+        cluster.kubectl(&["scale", "deployment", "web", "--replicas=3"]).await.trim(),
+        "deployment.apps/web scaled"
+    );
+    let replicas =
+        cluster.kubectl(&["get", "deployment", "web", "-o", "jsonpath={.spec.replicas} {.metadata.generation}"]).await;
+    assert_eq!(replicas, "3 2");
+    let scale: Value = serde_json::from_str(
+        &cluster.kubectl(&["get", "--raw", "/apis/apps/v1/namespaces/default/deployments/web/scale"]).await,
+    )
+    .unwrap();
+    assert_eq!((scale["kind"].as_str(), scale["spec"]["replicas"].as_i64()), (Some("Scale"), Some(3)));
+    assert_eq!(scale["status"]["selector"], "app=web");
+    let out = cluster
+        .kubectl_with("admin.kubeconfig", &["scale", "deployment", "web", "--replicas=5", "--current-replicas=2"])
+        .await;
+    assert!(!out.status.success(), "a failed precondition is refused");
+}
