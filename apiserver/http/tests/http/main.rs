@@ -363,3 +363,41 @@ async fn kubectl_scale_through_the_scale_subresource() {
         .await;
     assert!(!out.status.success(), "a failed precondition is refused");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_apply_patch_and_edit_use_strategic_merge_patch() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let manifest = |image: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {
+            "replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+                {"name": "app", "image": image, "env": [{"name": "A", "value": "1"}]},
+                {"name": "sidecar", "image": "busybox"}]}}}})
+    };
+    let file = cluster.write("apply.json", &manifest("nginx:1"));
+    let apply = ["apply", "-f", file.as_str(), "--validate=false"];
+    assert_eq!(cluster.kubectl(&apply).await.trim(), "deployment.apps/web created");
+    assert_eq!(cluster.kubectl(&apply).await.trim(), "deployment.apps/web unchanged");
+    cluster.write("apply.json", &manifest("nginx:2"));
+    assert_eq!(cluster.kubectl(&apply).await.trim(), "deployment.apps/web configured");
+    const IMAGES: [&str; 5] = ["get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[*].image}"];
+    assert_eq!(cluster.kubectl(&IMAGES).await, "nginx:2 busybox");
+    // `kubectl patch` defaults to a strategic merge patch: the container list merges by name.
+    let patch = r#"{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox:1.36"}]}}}}"#;
+    assert_eq!(
+        cluster.kubectl(&["patch", "deployment", "web", "-p", patch]).await.trim(),
+        "deployment.apps/web patched"
+    );
+    assert_eq!(cluster.kubectl(&IMAGES).await, "nginx:2 busybox:1.36");
+    // `kubectl edit` with an editor that changes the image.
+    let out = Command::new(&cluster.kubectl)
+        .arg("--kubeconfig")
+        .arg(cluster.path("admin.kubeconfig"))
+        .args(["edit", "deployment", "web", "--validate=false"])
+        .env("KUBE_EDITOR", "sed -i s/nginx:2/nginx:3/")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "deployment.apps/web edited");
+    assert_eq!(cluster.kubectl(&IMAGES).await, "nginx:3 busybox:1.36");
+}

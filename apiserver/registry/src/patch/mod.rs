@@ -1,6 +1,8 @@
 //! Patches: JSON merge patch (RFC 7386, what `kubectl label/annotate` and `patch --type=merge`
-//! send) and JSON patch (RFC 6902, with `test`). Strategic merge patch and server-side apply
-//! need per-field merge strategies and come with the OpenAPI schemas.
+//! send), JSON patch (RFC 6902, with `test`) and strategic merge patch (`strategic.rs`, what
+//! `kubectl apply/edit/patch` send for built-in kinds). Server-side apply comes later.
+
+mod strategic;
 
 use serde_json::{Map, Value};
 
@@ -11,6 +13,8 @@ pub enum PatchType {
     Merge,
     /// `application/json-patch+json`
     Json,
+    /// `application/strategic-merge-patch+json`
+    Strategic,
 }
 
 impl PatchType {
@@ -19,12 +23,14 @@ impl PatchType {
         match content_type.split(';').next().unwrap_or("").trim() {
             "application/merge-patch+json" => Some(Self::Merge),
             "application/json-patch+json" => Some(Self::Json),
+            "application/strategic-merge-patch+json" => Some(Self::Strategic),
             _ => None,
         }
     }
 
     /// Content types accepted for PATCH.
-    pub const ACCEPTED: &'static [&'static str] = &["application/merge-patch+json", "application/json-patch+json"];
+    pub const ACCEPTED: &'static [&'static str] =
+        &["application/merge-patch+json", "application/json-patch+json", "application/strategic-merge-patch+json"];
 }
 
 /// Why a patch could not be applied (a 422 or 400 upstream, decided by the caller).
@@ -50,6 +56,7 @@ pub fn apply(kind: PatchType, target: &Value, patch: &Value) -> Result<Value, Pa
             Ok(out)
         }
         PatchType::Json => json_patch(target, patch),
+        PatchType::Strategic => strategic::apply(target, patch),
     }
 }
 
@@ -244,6 +251,7 @@ mod tests {
     fn content_types() {
         assert_eq!(PatchType::from_content_type("application/merge-patch+json"), Some(PatchType::Merge));
         assert_eq!(PatchType::from_content_type("application/json-patch+json; charset=utf-8"), Some(PatchType::Json));
-        assert_eq!(PatchType::from_content_type("application/strategic-merge-patch+json"), None);
+        assert_eq!(PatchType::from_content_type("application/strategic-merge-patch+json"), Some(PatchType::Strategic));
+        assert_eq!(PatchType::from_content_type("application/apply-patch+yaml"), None);
     }
 }
