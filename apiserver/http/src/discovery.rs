@@ -18,7 +18,7 @@ pub fn wants_aggregated(accept: &str) -> bool {
 }
 
 /// Subresources the API serves so far; discovery advertises no others.
-const SERVED_SUBRESOURCES: &[&str] = &["status", "scale"];
+const SERVED_SUBRESOURCES: &[&str] = &["status", "scale", "binding", "eviction"];
 
 /// The served resources, as discovery sees them.
 #[derive(Debug, Clone)]

@@ -229,6 +229,26 @@ impl Api {
             return Err(ApiError::method_not_supported(group_resource, verb));
         }
         // Subresources served so far: status and scale (get, update, patch).
+        let pods = (resource.group, resource.plural) == ("", "pods");
+        if pods && matches!(info.subresource.as_deref(), Some("binding" | "eviction")) {
+            if info.verb != Verb::Create {
+                return Err(ApiError::method_not_supported(
+                    group_resource,
+                    served_verb.map_or("this method", ResourceVerb::as_str),
+                ));
+            }
+            let (namespace, name) = (info.namespace.as_deref(), info.name.as_deref().unwrap_or_default());
+            let body = read_json(req).await?;
+            if info.subresource.as_deref() == Some("binding") {
+                registry.bind(namespace, name, &body).await?;
+            } else {
+                let options = delete_options(query, body.get("deleteOptions").cloned())?;
+                registry.evict(namespace, name, options).await?;
+            }
+            let success =
+                json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
+            return Ok(json_response(StatusCode::CREATED, &success, "application/json"));
+        }
         let (status, scale) = match info.subresource.as_deref() {
             None => (false, false),
             Some("status") if resource.subresource("status").is_some() => (true, false),

@@ -13,6 +13,7 @@ mod claims;
 pub mod metadata;
 pub mod object;
 pub mod patch;
+mod pod_actions;
 mod registry;
 pub mod resources;
 mod scale;

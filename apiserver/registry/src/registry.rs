@@ -141,6 +141,10 @@ impl Registry {
         }
     }
 
+    pub(crate) fn object_key(&self, namespace: Option<&str>, name: &str) -> Result<Bytes, ApiError> {
+        self.key(namespace, name)
+    }
+
     fn key(&self, namespace: Option<&str>, name: &str) -> Result<Bytes, ApiError> {
         if name.is_empty() || name.contains('/') || namespace.is_some_and(|ns| ns.contains('/')) {
             return Err(ApiError::not_found(self.group_resource(), name));
@@ -177,7 +181,7 @@ impl Registry {
         Ok(obj)
     }
 
-    fn encode(obj: &Object) -> Bytes {
+    pub(crate) fn encode(obj: &Object) -> Bytes {
         Bytes::from(serde_json::to_vec(obj).expect("a JSON object serialises"))
     }
 

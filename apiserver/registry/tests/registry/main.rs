@@ -771,3 +771,31 @@ mod services {
         assert_eq!(services.create(Some("d"), svc("c", unnamed), WRITE).await.unwrap_err().code(), 422);
     }
 }
+
+mod pod_actions {
+    use apiserver_registry::resources::core::Pods;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn binding_assigns_a_node_once() {
+        let store = store();
+        let pods = registry(Pods, &store);
+        let body = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}});
+        pods.create(Some("d"), body, WRITE).await.unwrap();
+        pods.bind(Some("d"), "p", &json!({"metadata": {"name": "p"}, "target": {"kind": "Node", "name": "node-1"}}))
+            .await
+            .unwrap();
+        let pod = pods.get(Some("d"), "p", None).await.unwrap();
+        assert_eq!(pod["spec"]["nodeName"], "node-1");
+        assert_eq!(pod["status"]["conditions"][0]["type"], "PodScheduled");
+        let err = pods.bind(Some("d"), "p", &json!({"target": {"name": "node-2"}})).await.unwrap_err();
+        assert_eq!(err.code(), 409);
+        assert!(err.to_string().contains("is already assigned to node \"node-1\""), "{err}");
+        assert_eq!(pods.bind(Some("d"), "p", &json!({"target": {}})).await.unwrap_err().code(), 422);
+        // Now scheduled, an eviction deletes it gracefully.
+        pods.evict(Some("d"), "p", DeleteOptions::default()).await.unwrap();
+        let evicted = pods.get(Some("d"), "p", None).await.unwrap();
+        assert_eq!(evicted["metadata"]["deletionGracePeriodSeconds"], 30);
+    }
+}
