@@ -23,7 +23,8 @@ struct Wire {
 /// Where the next page of a list starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Continue {
-    /// The snapshot revision every page of the list is read at.
+    /// The snapshot revision every page of the list is read at; 0 means "the latest" (the
+    /// token a 410 offers to continue inconsistently, encoded as resourceVersion -1).
     pub revision: u64,
     /// The last key already returned, relative to the list's key prefix (the next page starts
     /// strictly after it).
@@ -35,7 +36,7 @@ impl Continue {
     pub fn encode(&self) -> String {
         let wire = Wire {
             v: VERSION.to_string(),
-            rv: i64::try_from(self.revision).unwrap_or(i64::MAX),
+            rv: if self.revision == 0 { -1 } else { i64::try_from(self.revision).unwrap_or(i64::MAX) },
             start: format!("{}\u{0}", self.after),
         };
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).expect("a struct of strings and numbers serialises"))
@@ -49,10 +50,13 @@ impl Continue {
         if wire.v != VERSION {
             return Err(ContinueError("server does not recognize this encoded key"));
         }
-        let revision = u64::try_from(wire.rv)
-            .ok()
-            .filter(|&rv| rv > 0)
-            .ok_or(ContinueError("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+        let revision = match wire.rv {
+            -1 => 0,
+            rv => u64::try_from(rv)
+                .ok()
+                .filter(|&rv| rv > 0)
+                .ok_or(ContinueError("incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?,
+        };
         let after = wire.start.strip_suffix('\u{0}').unwrap_or(&wire.start);
         if after.is_empty() {
             return Err(ContinueError("encoded start key empty"));
@@ -78,6 +82,14 @@ mod tests {
     }
 
     #[test]
+    fn latest_is_resource_version_minus_one() {
+        let latest = Continue { revision: 0, after: "ns/a".into() };
+        let wire = String::from_utf8(URL_SAFE_NO_PAD.decode(latest.encode()).unwrap()).unwrap();
+        assert!(wire.contains(r#""rv":-1"#), "{wire}");
+        assert_eq!(Continue::decode(&latest.encode()).unwrap(), latest);
+    }
+
+    #[test]
     fn matches_upstream_wire_format() {
         let encoded = URL_SAFE_NO_PAD.encode(br#"{"v":"meta.k8s.io/v1","rv":7,"start":"ns/a\u0000"}"#);
         assert_eq!(Continue::decode(&encoded).unwrap(), Continue { revision: 7, after: "ns/a".into() });
@@ -92,6 +104,7 @@ mod tests {
             enc(r#"{"v":"other/v1","rv":7,"start":"a"}"#),
             enc(r#"{"v":"meta.k8s.io/v1","rv":0,"start":"a"}"#),
             enc(r#"{"v":"meta.k8s.io/v1","rv":-3,"start":"a"}"#),
+            enc(r#"{"v":"meta.k8s.io/v1","rv":-2,"start":"a"}"#),
             enc(r#"{"v":"meta.k8s.io/v1","rv":7,"start":""}"#),
             enc(r#"{"v":"meta.k8s.io/v1","rv":7,"start":"../secrets/x"}"#),
             enc(r#"{"v":"meta.k8s.io/v1","rv":7,"start":"/abs"}"#),

@@ -204,6 +204,14 @@ impl ApiError {
         Self::new(410, "Expired", message.into(), None)
     }
 
+    /// 410 Expired carrying a continue token to go on with (upstream offers one that continues
+    /// from the latest revision when a list's snapshot was compacted).
+    pub fn expired_with_continue(message: impl Into<String>, continue_token: String) -> Self {
+        let mut err = Self::expired(message);
+        err.status.metadata.continue_ = Some(continue_token);
+        err
+    }
+
     /// 410 for a watch from a compacted resourceVersion: `too old resource version: 5 (90)`.
     pub fn too_old_resource_version(requested: u64, oldest: u64) -> Self {
         Self::expired(format!("too old resource version: {requested} ({oldest})"))

@@ -359,6 +359,10 @@ impl Registry {
             ListRead::Exact(revision) => (revision, None, false),
             ListRead::Continue(token) => (token.revision, Some(Bytes::from(format!("{prefix}{}", token.after))), true),
         };
+        // If this continuation's snapshot is gone, the 410 offers to go on from the latest state.
+        let continue_latest = start_after
+            .as_ref()
+            .map(|after| Continue { revision: 0, after: String::from_utf8_lossy(&after[prefix.len()..]).into_owned() });
         let limit = options.read.limit.filter(|&l| l > 0).map(|l| l as usize);
         let filtering = !labels.is_empty() || !fields.is_empty();
         let mut items = Vec::new();
@@ -373,7 +377,10 @@ impl Registry {
                 )
                 .await
                 .map_err(|e| match e {
-                    StoreError::Compacted { .. } if expired_token => ApiError::expired(CONTINUE_EXPIRED),
+                    StoreError::Compacted { .. } if expired_token => match &continue_latest {
+                        Some(token) => ApiError::expired_with_continue(CONTINUE_EXPIRED, token.encode()),
+                        None => ApiError::expired(CONTINUE_EXPIRED),
+                    },
                     e => self.store_error(e, ""),
                 })?;
             snapshot = page.revision;

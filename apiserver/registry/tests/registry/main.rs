@@ -237,6 +237,10 @@ async fn list_pages_are_one_snapshot_and_tokens_expire_with_compaction() {
     let err = page(4, Some(&token)).await.unwrap_err();
     assert_eq!((err.code(), err.reason()), (410, "Expired"));
     assert!(err.to_string().starts_with("The provided continue parameter is too old"));
+    // ...and offers a token that goes on from the latest state after the same key.
+    let latest = err.status().metadata.continue_.clone().expect("a continue token in the 410");
+    let rest = page(4, Some(&latest)).await.unwrap();
+    assert_eq!(names_of(&rest).await, ["cm-8", "cm-9"]);
     assert_eq!(page(4, Some("garbage")).await.unwrap_err().code(), 400);
 }
 
