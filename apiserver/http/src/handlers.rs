@@ -348,29 +348,37 @@ impl Api {
             }
             Verb::Create => {
                 let dry_run = dry_run(query)?;
+                let validation = field_validation(query)?;
                 let body = read_json(req).await?;
+                let warnings = check_fields(registry, &body, validation)?;
                 let obj = registry.create(namespace, body, WriteOptions { dry_run }).await?;
-                Ok(respond(StatusCode::CREATED, Value::Object(obj)))
+                Ok(with_warnings(respond(StatusCode::CREATED, Value::Object(obj)), &warnings))
             }
             Verb::Update => {
                 let dry_run = dry_run(query)?;
+                let validation = field_validation(query)?;
                 let body = read_json(req).await?;
+                let warnings = check_fields(registry, &body, validation)?;
                 let obj = if status {
                     registry.update_status(namespace, name, body, WriteOptions { dry_run }).await?
                 } else {
                     registry.update(namespace, name, body, WriteOptions { dry_run }).await?
                 };
-                Ok(respond(StatusCode::OK, Value::Object(obj)))
+                Ok(with_warnings(respond(StatusCode::OK, Value::Object(obj)), &warnings))
             }
             Verb::Patch => {
                 let options = WriteOptions { dry_run: dry_run(query)? };
+                let validation = field_validation(query)?;
                 let (kind, patch) = read_patch(req).await?;
+                // Merge-style patches mirror the object, so their unknown fields are the object's.
+                let warnings =
+                    if kind == PatchType::Json { Vec::new() } else { check_fields(registry, &patch, validation)? };
                 let obj = if status {
                     registry.patch_status(namespace, name, kind, &patch, options).await?
                 } else {
                     registry.patch(namespace, name, kind, &patch, options).await?
                 };
-                Ok(respond(StatusCode::OK, Value::Object(obj)))
+                Ok(with_warnings(respond(StatusCode::OK, Value::Object(obj)), &warnings))
             }
             Verb::Delete => {
                 let options = delete_options(query, read_optional_json(req).await?)?;
@@ -520,6 +528,50 @@ fn parse_json(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError
         return Err(ApiError::unsupported_media_type(&["application/json"]));
     }
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))
+}
+
+/// `fieldValidation`: what to do about fields the type does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldValidation {
+    Strict,
+    Warn,
+    Ignore,
+}
+
+fn field_validation(query: &HashMap<String, String>) -> Result<FieldValidation, ApiError> {
+    match query.get("fieldValidation").map(String::as_str) {
+        None | Some("") | Some("Warn") => Ok(FieldValidation::Warn),
+        Some("Strict") => Ok(FieldValidation::Strict),
+        Some("Ignore") => Ok(FieldValidation::Ignore),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "fieldValidation: Unsupported value: \"{other}\": supported values: \"Ignore\", \"Strict\", \"Warn\""
+        ))),
+    }
+}
+
+/// Applies `fieldValidation` to a body: Strict refuses unknown fields (400), Warn returns the
+/// warnings to send as `Warning` headers, Ignore says nothing.
+fn check_fields(registry: &Registry, body: &Value, mode: FieldValidation) -> Result<Vec<String>, ApiError> {
+    if mode == FieldValidation::Ignore {
+        return Ok(Vec::new());
+    }
+    let unknown: Vec<String> =
+        registry.unknown_fields(body).into_iter().map(|f| format!("unknown field \"{f}\"")).collect();
+    if mode == FieldValidation::Strict && !unknown.is_empty() {
+        return Err(ApiError::bad_request(format!("strict decoding error: {}", unknown.join(", "))));
+    }
+    Ok(unknown)
+}
+
+/// Adds one `Warning: 299 - "..."` header per warning.
+fn with_warnings(mut response: Response<Body>, warnings: &[String]) -> Response<Body> {
+    for warning in warnings {
+        let text = format!("299 - {}", serde_json::to_string(warning).expect("strings serialise"));
+        if let Ok(value) = http::HeaderValue::from_str(&text) {
+            response.headers_mut().append("Warning", value);
+        }
+    }
+    response
 }
 
 /// A PATCH body and its type (from `Content-Type`).

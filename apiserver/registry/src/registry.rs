@@ -116,6 +116,17 @@ impl Registry {
         self.strategy.resource()
     }
 
+    /// The fields of `body` this resource's type does not know (`fieldValidation`); none when
+    /// the body is not even of the right shape (that is reported by the write itself).
+    pub fn unknown_fields(&self, body: &Value) -> Vec<String> {
+        let mut body = body.clone();
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("apiVersion".into(), json!(self.resource().api_version()));
+            obj.insert("kind".into(), json!(self.resource().kind));
+        }
+        self.strategy.check_shape(&body).unwrap_or_default()
+    }
+
     /// Whether a completed delete answers with the object rather than a success `Status`.
     pub fn returns_deleted_object(&self) -> bool {
         self.strategy.returns_deleted_object()

@@ -20,8 +20,9 @@ pub trait Strategy: Send + Sync + 'static {
     fn resource(&self) -> &'static ResourceInfo;
 
     /// Whether the body has the type's shape (a bad shape is a 400, like a decoding error
-    /// upstream). Implementations usually call [`check_shape`] with their k8s-openapi type.
-    fn check_shape(&self, obj: &Value) -> Result<(), String>;
+    /// upstream), and which of its fields the type does not know (for `fieldValidation`).
+    /// Implementations call [`check_shape`] with their k8s-openapi type.
+    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String>;
 
     /// Problems with an object name (default: DNS-1123 subdomain).
     fn validate_name(&self, name: &str) -> Vec<String> {
@@ -94,7 +95,49 @@ pub trait Strategy: Send + Sync + 'static {
     }
 }
 
-/// Whether `obj` deserialises as `T` (the type's required fields, scalar types, enums).
-pub fn check_shape<T: serde::de::DeserializeOwned>(obj: &Value) -> Result<(), String> {
-    T::deserialize(obj).map(drop).map_err(|e| e.to_string())
+/// Whether `obj` deserialises as `T` (the type's required fields, scalar types, enums), and
+/// the paths of the fields `T` does not have: those that do not survive a round trip through
+/// `T` (null values aside, which mean "unset").
+pub fn check_shape<T: serde::de::DeserializeOwned + serde::Serialize>(obj: &Value) -> Result<Vec<String>, String> {
+    let typed = T::deserialize(obj).map_err(|e| e.to_string())?;
+    let known = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
+    let mut unknown = Vec::new();
+    unknown_fields(obj, &known, "", &mut unknown);
+    Ok(unknown)
+}
+
+fn unknown_fields(input: &Value, known: &Value, path: &str, out: &mut Vec<String>) {
+    match (input, known) {
+        (Value::Object(input), Value::Object(known)) => {
+            for (key, value) in input.iter().filter(|(_, v)| !v.is_null()) {
+                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                match known.get(key) {
+                    Some(known) => unknown_fields(value, known, &child, out),
+                    None => out.push(child),
+                }
+            }
+        }
+        (Value::Array(input), Value::Array(known)) => {
+            for (i, (value, known)) in input.iter().zip(known).enumerate() {
+                unknown_fields(value, known, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_found_by_round_trip() {
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"x": "1"}, "bogus": 1},
+                         "data": {"free": "form"}, "extra": {"deep": true}, "immutable": null});
+        assert_eq!(check_shape::<ConfigMap>(&obj).unwrap(), vec!["extra", "metadata.bogus"]);
+        assert!(check_shape::<ConfigMap>(&json!({"data": {"k": 1}})).is_err());
+    }
 }

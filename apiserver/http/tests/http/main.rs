@@ -401,3 +401,28 @@ async fn kubectl_apply_patch_and_edit_use_strategic_merge_patch() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "deployment.apps/web edited");
     assert_eq!(cluster.kubectl(&IMAGES).await, "nginx:3 busybox:1.36");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_validation_strict_warn_and_ignore() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let manifest = |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": "v"}, "bogus": {"x": 1}});
+    // kubectl --validate=false sends fieldValidation=Ignore; the raw API defaults to Warn.
+    let ignored = cluster.write("a.json", &manifest("a"));
+    let out = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &ignored, "--validate=false"]).await;
+    assert!(out.status.success() && !stderr(&out).contains("unknown field"), "{}", stderr(&out));
+    let warned = cluster.write("b.json", &manifest("b"));
+    let out = cluster
+        .kubectl_with("admin.kubeconfig", &["create", "--raw", "/api/v1/namespaces/default/configmaps", "-f", &warned])
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown field \"bogus\""), "a warning is printed: {}", stderr(&out));
+    let strict = cluster.write("c.json", &manifest("c"));
+    let out = cluster
+        .kubectl_with(
+            "admin.kubeconfig",
+            &["create", "--raw", "/api/v1/namespaces/default/configmaps?fieldValidation=Strict", "-f", &strict],
+        )
+        .await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("strict decoding error: unknown field \"bogus\""), "{}", stderr(&out));
+}

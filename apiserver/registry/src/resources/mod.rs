@@ -16,7 +16,7 @@ use crate::strategy::Strategy;
 
 fn plain<T>(name_rule: NameRule, tracks_generation: bool) -> Arc<dyn Strategy>
 where
-    T: k8s_openapi::Resource + serde::de::DeserializeOwned + Send + Sync + 'static,
+    T: k8s_openapi::Resource + serde::de::DeserializeOwned + serde::Serialize + Send + Sync + 'static,
 {
     Arc::new(Plain::<T>::new(name_rule, tracks_generation))
 }

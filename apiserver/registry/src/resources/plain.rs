@@ -61,12 +61,12 @@ fn path_segment_problems(name: &str) -> Vec<String> {
     problems
 }
 
-impl<T: DeserializeOwned + Send + Sync + 'static> Strategy for Plain<T> {
+impl<T: DeserializeOwned + serde::Serialize + Send + Sync + 'static> Strategy for Plain<T> {
     fn resource(&self) -> &'static ResourceInfo {
         self.resource
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<(), String> {
+    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<T>(obj)
     }
 

@@ -24,7 +24,7 @@ impl Strategy for ConfigMaps {
         resources::find("", "v1", "configmaps").expect("configmaps are in the table")
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<(), String> {
+    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<ConfigMap>(obj)
     }
 

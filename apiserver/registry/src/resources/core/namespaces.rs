@@ -34,7 +34,7 @@ impl Strategy for Namespaces {
         resources::find("", "v1", "namespaces").expect("namespaces are in the table")
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<(), String> {
+    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<Namespace>(obj)
     }
 

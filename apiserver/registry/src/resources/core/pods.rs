@@ -136,7 +136,7 @@ impl Strategy for Pods {
         resources::find("", "v1", "pods").expect("pods are in the table")
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<(), String> {
+    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<Pod>(obj)
     }
 

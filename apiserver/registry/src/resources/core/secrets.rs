@@ -51,7 +51,7 @@ impl Strategy for Secrets {
         resources::find("", "v1", "secrets").expect("secrets are in the table")
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<(), String> {
+    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<Secret>(obj)
     }
 

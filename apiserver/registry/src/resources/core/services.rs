@@ -54,7 +54,7 @@ impl Strategy for Services {
         resources::find("", "v1", "services").expect("services are in the table")
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<(), String> {
+    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<Service>(obj)
     }
 
