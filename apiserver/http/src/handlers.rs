@@ -40,6 +40,8 @@ const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// The served API.
 pub struct Api {
     metrics: Metrics,
+    /// Set when the server begins shutting down: open watches end cleanly.
+    stopping: tokio::sync::watch::Sender<bool>,
     registries: HashMap<(&'static str, &'static str, &'static str), Registry>,
     discovery: Discovery,
     authn: Authenticator,
@@ -102,7 +104,14 @@ impl Api {
                 ((info.group, info.version, info.plural), r)
             })
             .collect();
-        Self { metrics: Metrics::default(), registries, discovery, authn, server_address }
+        let (stopping, _) = tokio::sync::watch::channel(false);
+        Self { metrics: Metrics::default(), stopping, registries, discovery, authn, server_address }
+    }
+
+    /// Ends every open watch (each response completes normally, so clients watch again from
+    /// their last resourceVersion) and every watch started from now on.
+    pub fn begin_shutdown(&self) {
+        self.stopping.send_replace(true);
     }
 
     /// Serves one request; never fails (errors become `Status` responses).
@@ -328,7 +337,14 @@ impl Api {
                     .filter(|&t| t > 0)
                     .map_or(DEFAULT_WATCH_TIMEOUT, Duration::from_secs);
                 let events = registry.watch(namespace, options).await?;
-                let frames = events.take_until(tokio::time::sleep(timeout)).map(move |mut event| {
+                let mut stopping = self.stopping.subscribe();
+                let end = async move {
+                    tokio::select! {
+                        () = tokio::time::sleep(timeout) => {}
+                        _ = stopping.wait_for(|stopping| *stopping) => {}
+                    }
+                };
+                let frames = events.take_until(end).map(move |mut event| {
                     // `kubectl get -w` asks for Tables: each object becomes a one-row Table.
                     if as_table && matches!(event.kind, "ADDED" | "MODIFIED" | "DELETED") {
                         let rv = event.object.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);

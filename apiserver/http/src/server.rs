@@ -84,8 +84,9 @@ pub async fn serve(
             }
         });
     }
-    // Stop taking connections at once; the open ones get the grace period.
+    // Stop taking connections at once, end open watches cleanly; the rest get the grace period.
     drop(listener);
+    api.begin_shutdown();
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::info!("shutdown grace period over; closing open connections"),

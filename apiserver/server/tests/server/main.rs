@@ -124,3 +124,40 @@ fn acknowledged_objects_survive_kill_9_and_watches_resume() {
     assert_eq!((first["type"].as_str(), first["object"]["metadata"]["name"].as_str()), (Some("ADDED"), Some("cm-000")));
     assert!(events.lines().count() >= acknowledged.len());
 }
+
+#[test]
+#[allow(clippy::disallowed_methods, reason = "polls an external process; there is nothing to wait on")]
+fn sigterm_ends_open_watches_cleanly_and_exits() {
+    let Some(kubectl_bin) = kubectl_binary() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Server::start(data.path());
+    let mut watch = Command::new(&kubectl_bin)
+        .arg("--kubeconfig")
+        .arg(&server.kubeconfig)
+        .args(["get", "--raw", "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=300"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the server has answered the watch (it counts a WATCH request then).
+    let watching = Instant::now();
+    while !kubectl(&kubectl_bin, &server, &["get", "--raw", "/metrics"]).contains("verb=\"WATCH\"") {
+        assert!(watching.elapsed() < Duration::from_secs(10), "the watch never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(4), "the server did not stop within 4 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let watch_status = watch.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(watch.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(watch_status.success(), "the watch ended cleanly, not cut: {stderr}");
+}
