@@ -24,12 +24,6 @@ const UNCONDITIONAL_RETRIES: usize = 8;
 /// Names tried for a `generateName` create before giving up (upstream's count).
 const GENERATE_NAME_ATTEMPTS: usize = 8;
 
-/// Counts down the retries of a claim race; `false` once none are left.
-fn attempts_left_for_claims(left: &mut usize) -> bool {
-    *left = left.saturating_sub(1);
-    *left > 0
-}
-
 /// Which part of an object a write may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -125,6 +119,12 @@ impl Registry {
             obj.insert("kind".into(), json!(self.resource().kind));
         }
         self.strategy.check_shape(&body).unwrap_or_default()
+    }
+
+    /// Resources with a status subresource own `status` there: the main resource neither sets
+    /// it on create (the strategy may default it) nor changes it on update.
+    fn has_status_subresource(&self) -> bool {
+        self.resource().subresource("status").is_some()
     }
 
     /// Whether a completed delete answers with the object rather than a success `Status`.
@@ -261,15 +261,17 @@ impl Registry {
         }
         let generated = meta_str(&body, "name").is_empty() && !meta_str(&body, "generateName").is_empty();
         let attempts = if generated || self.strategy.uses_claims() { GENERATE_NAME_ATTEMPTS } else { 1 };
-        let mut claim_attempts = GENERATE_NAME_ATTEMPTS;
         let mut last_name = String::new();
-        for _ in 0..attempts {
+        for attempt in 1..=attempts {
             let mut obj = body.clone();
             metadata::prepare_create(
                 self.strategy.as_ref(),
                 &mut obj,
                 namespace.filter(|_| self.resource().namespaced),
             );
+            if self.has_status_subresource() {
+                obj.remove("status");
+            }
             self.strategy.prepare_for_create(&mut obj);
             let name = meta_str(&obj, "name").to_string();
             let mut errors = metadata::validate_create(self.strategy.as_ref(), &obj);
@@ -291,7 +293,7 @@ impl Registry {
                 {
                     Ok(()) => {}
                     // Someone claimed it between our look and our claim: choose again.
-                    Err(_) if attempts_left_for_claims(&mut claim_attempts) => continue,
+                    Err(_) if attempt < attempts => continue,
                     Err(claim) => {
                         return Err(ApiError::conflict(
                             self.group_resource(),
@@ -549,10 +551,18 @@ impl Registry {
             }
             metadata::prepare_update(self.strategy.as_ref(), &mut new, &old);
             if part == Part::Main {
+                if self.has_status_subresource() {
+                    match old.get("status") {
+                        Some(status) => new.insert("status".into(), status.clone()),
+                        None => new.remove("status"),
+                    };
+                }
                 self.strategy.prepare_for_update(&mut new, &old);
             }
             let mut errors = metadata::validate_update(&new, &old);
-            let (old_claims, mut new_claims) = (self.strategy.claims(&old), Vec::new());
+            // The status subresource cannot change what an object holds.
+            let old_claims = self.strategy.claims(&old);
+            let mut new_claims = old_claims.clone();
             if part == Part::Main {
                 if self.strategy.uses_claims() {
                     let mut taken = claims::taken(self.store.as_ref()).await.map_err(|e| self.store_error(e, name))?;
@@ -589,11 +599,7 @@ impl Registry {
                 }
             }
             let added: Vec<String> = new_claims.iter().filter(|c| !old_claims.contains(c)).cloned().collect();
-            let dropped: Vec<String> = if part == Part::Main && self.strategy.uses_claims() {
-                old_claims.iter().filter(|c| !new_claims.contains(c)).cloned().collect()
-            } else {
-                Vec::new()
-            };
+            let dropped: Vec<String> = old_claims.iter().filter(|c| !new_claims.contains(c)).cloned().collect();
             if !added.is_empty() {
                 let holder = String::from_utf8_lossy(&key).into_owned();
                 if let Err(claim) =

@@ -34,10 +34,12 @@ pub trait Strategy: Send + Sync + 'static {
         false
     }
 
-    /// Defaulting on create, and clearing what a client may not set (usually `status`).
+    /// Defaulting on create, and clearing what a client may not set. (The registry has
+    /// already dropped `status` when the resource has a status subresource.)
     fn prepare_for_create(&self, _obj: &mut Object) {}
 
-    /// Defaulting on update, and carrying over what this endpoint may not change.
+    /// Defaulting on update, and carrying over what this endpoint may not change. (The registry
+    /// has already restored the stored `status` when the resource has a status subresource.)
     fn prepare_for_update(&self, _new: &mut Object, _old: &Object) {}
 
     /// Resource-specific validation of a new object.

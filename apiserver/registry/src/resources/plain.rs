@@ -1,5 +1,5 @@
 //! The strategy of resources whose rules are only the common ones: the body has its type's
-//! shape, `status` (when the resource has one) is owned by the status subresource, and
+//! shape (status, when the resource has a status subresource, is the registry's business), and
 //! workloads bump `metadata.generation` on spec changes. Resource-specific validation and
 //! defaulting (upstream's per-type `Validate*`) replace it resource by resource.
 
@@ -10,7 +10,6 @@ use apiserver_machinery::resources::{self, ResourceInfo};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::object::Object;
 use crate::strategy::{Strategy, check_shape};
 
 /// Which rule object names follow.
@@ -26,7 +25,6 @@ pub enum NameRule {
 pub struct Plain<T> {
     resource: &'static ResourceInfo,
     name_rule: NameRule,
-    has_status: bool,
     tracks_generation: bool,
     _type: PhantomData<fn() -> T>,
 }
@@ -42,8 +40,7 @@ impl<T: k8s_openapi::Resource> Plain<T> {
     pub fn new(name_rule: NameRule, tracks_generation: bool) -> Self {
         let resource = resources::find(T::GROUP, T::VERSION, T::URL_PATH_SEGMENT)
             .unwrap_or_else(|| panic!("{}/{} is not in the resource table", T::API_VERSION, T::URL_PATH_SEGMENT));
-        let has_status = resource.subresource("status").is_some();
-        Self { resource, name_rule, has_status, tracks_generation, _type: PhantomData }
+        Self { resource, name_rule, tracks_generation, _type: PhantomData }
     }
 }
 
@@ -79,21 +76,6 @@ impl<T: DeserializeOwned + serde::Serialize + Send + Sync + 'static> Strategy fo
 
     fn tracks_generation(&self) -> bool {
         self.tracks_generation
-    }
-
-    fn prepare_for_create(&self, obj: &mut Object) {
-        if self.has_status {
-            obj.remove("status");
-        }
-    }
-
-    fn prepare_for_update(&self, new: &mut Object, old: &Object) {
-        if self.has_status {
-            match old.get("status") {
-                Some(status) => new.insert("status".into(), status.clone()),
-                None => new.remove("status"),
-            };
-        }
     }
 }
 

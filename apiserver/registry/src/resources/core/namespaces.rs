@@ -55,7 +55,7 @@ impl Strategy for Namespaces {
     }
 
     fn prepare_for_update(&self, new: &mut Object, old: &Object) {
-        // Only the finalize subresource changes spec.finalizers; only status changes status.
+        // Only the finalize subresource changes spec.finalizers.
         let old_spec = old.get("spec").cloned().unwrap_or_else(|| json!({}));
         let spec = new.entry("spec").or_insert_with(|| json!({}));
         match old_spec.get("finalizers") {
@@ -66,10 +66,6 @@ impl Strategy for Namespaces {
                 }
             }
         }
-        match old.get("status") {
-            Some(status) => new.insert("status".into(), status.clone()),
-            None => new.remove("status"),
-        };
         set_name_label(new);
     }
 

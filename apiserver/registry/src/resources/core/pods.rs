@@ -157,13 +157,6 @@ impl Strategy for Pods {
         obj.insert("status".into(), json!({"phase": "Pending", "qosClass": qos}));
     }
 
-    fn prepare_for_update(&self, new: &mut Object, old: &Object) {
-        match old.get("status") {
-            Some(status) => new.insert("status".into(), status.clone()),
-            None => new.remove("status"),
-        };
-    }
-
     fn validate(&self, obj: &Object) -> FieldErrors {
         let mut errors = FieldErrors::default();
         let spec = obj.get("spec").cloned().unwrap_or(json!({}));

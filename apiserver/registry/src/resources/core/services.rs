@@ -89,10 +89,6 @@ impl Strategy for Services {
     }
 
     fn prepare_for_update(&self, new: &mut Object, old: &Object) {
-        match old.get("status") {
-            Some(status) => new.insert("status".into(), status.clone()),
-            None => new.remove("status"),
-        };
         // A client that omits the ClusterIP (or NodePorts) keeps the ones it has.
         if cluster_ip(new).is_empty() && !cluster_ip(old).is_empty() {
             let spec = new.entry("spec").or_insert_with(|| json!({}));
