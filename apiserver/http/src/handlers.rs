@@ -122,9 +122,12 @@ impl Api {
     ) -> Response<Body> {
         let started = std::time::Instant::now();
         let (method, path) = (req.method().clone(), req.uri().path().to_string());
-        let labels = self.metric_labels(&method, &path, flag(&query(&req), "watch").unwrap_or(false));
-        let watch = flag(&query(&req), "watch").unwrap_or(false);
-        let routed = self.route(req, client_cert);
+        // Query and request info are read once, for routing and for the metric labels.
+        let query = query(&req);
+        let watch = flag(&query, "watch").unwrap_or(false);
+        let info = request_info::parse(&method, &path, watch);
+        let labels = self.metric_labels(&method, info.as_ref());
+        let routed = self.route(req, client_cert, &query, info);
         // Ordinary requests get upstream's 60 s; a watch bounds itself by timeoutSeconds.
         let result = if watch {
             routed.await
@@ -148,6 +151,8 @@ impl Api {
         &self,
         req: Request<Incoming>,
         client_cert: Option<&CertificateDer<'static>>,
+        query: &HashMap<String, String>,
+        info: Option<RequestInfo>,
     ) -> Result<Response<Body>, ApiError> {
         let path = req.uri().path().trim_end_matches('/').to_string();
         match path.as_str() {
@@ -192,16 +197,14 @@ impl Api {
                 return Ok(json_response(StatusCode::OK, &document, "application/json"));
             }
         }
-        let query = query(&req);
-        let watch = flag(&query, "watch").unwrap_or(false);
-        let info = request_info::parse(req.method(), &path, watch).ok_or_else(ApiError::path_not_found)?;
+        let info = info.ok_or_else(ApiError::path_not_found)?;
         if let Some(review) = Review::of(&info) {
             // Typed clients send reviews as protobuf; the answer needs at most the JSON spec.
             let (content_type, body) = read_body(req).await?;
             let body = parse_json(content_type.as_deref(), &body).ok();
             return Ok(json_response(StatusCode::CREATED, &review.answer(&user, body)?, "application/json"));
         }
-        self.resource(req, info, &query, &accept).await
+        self.resource(req, info, query, &accept).await
     }
 
     async fn resource(
@@ -211,12 +214,9 @@ impl Api {
         query: &HashMap<String, String>,
         accept: &str,
     ) -> Result<Response<Body>, ApiError> {
-        let key = (info.group.as_str(), info.version.as_str(), info.resource.as_str());
         let registry = self
             .registries
-            .iter()
-            .find(|((g, v, r), _)| (*g, *v, *r) == key)
-            .map(|(_, registry)| registry)
+            .get(&(info.group.as_str(), info.version.as_str(), info.resource.as_str()))
             .ok_or_else(ApiError::path_not_found)?;
         let resource = registry.resource();
         let served_verb = match info.verb {
@@ -442,8 +442,8 @@ impl Api {
 impl Api {
     /// The metric labels of a request: a served resource's, or one fixed set for everything
     /// else (so unauthenticated paths cannot grow the metric maps).
-    fn metric_labels(&self, method: &Method, path: &str, watch: bool) -> RequestLabels {
-        let info = request_info::parse(method, path, watch).filter(|info| {
+    fn metric_labels(&self, method: &Method, info: Option<&RequestInfo>) -> RequestLabels {
+        let info = info.filter(|info| {
             self.registries.contains_key(&(info.group.as_str(), info.version.as_str(), info.resource.as_str()))
                 && info.subresource.as_deref().is_none_or(|s| s == "status")
         });
@@ -475,10 +475,10 @@ impl Api {
                 (None, None) => "cluster",
             }
             .to_string(),
-            group: info.group,
-            version: info.version,
-            resource: info.resource,
-            subresource: info.subresource.unwrap_or_default(),
+            group: info.group.clone(),
+            version: info.version.clone(),
+            resource: info.resource.clone(),
+            subresource: info.subresource.clone().unwrap_or_default(),
         }
     }
 }

@@ -83,8 +83,7 @@ fn extra_columns(resource: &ResourceInfo) -> (Vec<Column>, Cells) {
         ),
         ("", "configmaps") => {
             (vec![Column { name: "Data", kind: "string", format: "", description: "Number of data entries" }], |obj| {
-                let count = |v: Option<&Value>| v.and_then(Value::as_object).map_or(0, |m| m.len());
-                vec![json!(count(obj.get("data")) + count(obj.get("binaryData")))]
+                vec![json!(entries(obj.get("data")) + entries(obj.get("binaryData")))]
             })
         }
         ("", "secrets") => (
@@ -92,13 +91,15 @@ fn extra_columns(resource: &ResourceInfo) -> (Vec<Column>, Cells) {
                 Column { name: "Type", kind: "string", format: "", description: "The type of the secret" },
                 Column { name: "Data", kind: "string", format: "", description: "Number of data entries" },
             ],
-            |obj| {
-                let count = |v: Option<&Value>| v.and_then(Value::as_object).map_or(0, |m| m.len());
-                vec![obj.get("type").cloned().unwrap_or(json!("")), json!(count(obj.get("data")))]
-            },
+            |obj| vec![obj.get("type").cloned().unwrap_or(json!("")), json!(entries(obj.get("data")))],
         ),
         _ => (Vec::new(), |_| Vec::new()),
     }
+}
+
+/// How many entries a data map has (0 when absent).
+fn entries(map: Option<&Value>) -> usize {
+    map.and_then(Value::as_object).map_or(0, |m| m.len())
 }
 
 /// READY (ready/total containers), STATUS (Terminating, the reason, or the phase), RESTARTS.
