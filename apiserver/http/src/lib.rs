@@ -15,6 +15,8 @@ pub mod request_info;
 pub mod reviews;
 pub mod server;
 pub mod table;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tls;
 
 pub use authn::{Authenticator, User};

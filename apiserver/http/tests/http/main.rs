@@ -7,27 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use apiserver_http::testing::kubectl_binary;
 use apiserver_http::{Api, Authenticator, Pki};
 use apiserver_registry::{Registry, WriteOptions, resources};
 use apiserver_store::{MemoryStore, Store, StoreOptions};
 use serde_json::{Value, json};
-
-/// The kubectl v1.35 binary, or `None` (after saying why) when it is not installed.
-fn kubectl_binary() -> Option<PathBuf> {
-    let tools = std::env::var_os("KYBERNETES_TOOLS").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
-        cache.join("kybernetes/tools")
-    });
-    let kubectl = tools.join("kubectl");
-    if kubectl.exists() {
-        return Some(kubectl);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "kubectl v1.35 missing at {} under CI", kubectl.display());
-    eprintln!("SKIPPED: real kubectl v1.35 not found at {} (run ci/install-kubectl.sh)", kubectl.display());
-    None
-}
 
 /// A running server and a kubeconfig for it.
 struct Cluster {

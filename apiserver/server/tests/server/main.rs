@@ -8,23 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use apiserver_http::testing::kubectl_binary;
 use serde_json::{Value, json};
-
-fn kubectl_binary() -> Option<PathBuf> {
-    let tools = std::env::var_os("KYBERNETES_TOOLS").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
-        cache.join("kybernetes/tools")
-    });
-    let kubectl = tools.join("kubectl");
-    if kubectl.exists() {
-        return Some(kubectl);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "kubectl v1.35 missing at {} under CI", kubectl.display());
-    eprintln!("SKIPPED: real kubectl v1.35 not found at {} (run ci/install-kubectl.sh)", kubectl.display());
-    None
-}
 
 /// A running `apiserver` process.
 struct Server {
