@@ -4,11 +4,13 @@
 #   libclang-dev       bindgen for librocksdb-sys
 #   g++                RocksDB's C++
 #   protobuf-compiler  etcd-client's build script (the benchmark's etcd client, a dev-dependency)
+#   libprotobuf-dev    the well-known .proto files protoc needs for etcd-client (only recommended
+#                      by protobuf-compiler, so --no-install-recommends leaves it out)
 #   etcd-server        etcd 3.4, the benchmark's side-by-side peer
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-packages=(libclang-dev g++ protobuf-compiler etcd-server)
+packages=(libclang-dev g++ protobuf-compiler libprotobuf-dev etcd-server)
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
