@@ -119,15 +119,32 @@ impl ApiError {
 
     /// 500 with no reason, as upstream answers a create that carries a resourceVersion.
     pub fn resource_version_set_on_create() -> Self {
-        let mut err = Self::new(500, "", "resourceVersion should not be set on objects to be created".into(), None);
-        err.status.reason = None;
-        err
+        Self::unknown("resourceVersion should not be set on objects to be created")
     }
 
     /// 409 on a stale resourceVersion: the message kubectl users know.
     pub fn conflict(resource: GroupResource<'_>, name: &str, why: &str) -> Self {
         let details = Self::details(resource.group, resource.resource, name);
         let message = format!("Operation cannot be fulfilled on {resource} \"{name}\": {why}");
+        Self::new(409, "Conflict", message, Some(details))
+    }
+
+    /// 409 from server-side apply: fields the applier would change belong to other managers.
+    /// One cause per field (`reason: FieldManagerConflict`), each `(field, message)`.
+    pub fn apply_conflict(message: String, causes: impl IntoIterator<Item = (String, String)>) -> Self {
+        let details = StatusDetails {
+            causes: Some(
+                causes
+                    .into_iter()
+                    .map(|(field, message)| StatusCause {
+                        field: Some(field),
+                        message: Some(message),
+                        reason: Some("FieldManagerConflict".into()),
+                    })
+                    .collect(),
+            ),
+            ..StatusDetails::default()
+        };
         Self::new(409, "Conflict", message, Some(details))
     }
 
@@ -237,6 +254,14 @@ impl ApiError {
         Self::new(504, "Timeout", format!("Timeout: {message}"), None)
     }
 
+    /// 500 with no reason: what upstream answers for an error that is not an API status (the
+    /// message is the error's own, e.g. a server-side apply body it cannot type).
+    pub fn unknown(message: impl Into<String>) -> Self {
+        let mut err = Self::new(500, "", message.into(), None);
+        err.status.reason = None;
+        err
+    }
+
     /// 500: a bug or a storage failure; the message says what, never hides it.
     pub fn internal(error: impl fmt::Display) -> Self {
         let details = StatusDetails {
@@ -295,6 +320,23 @@ mod tests {
         assert_eq!(json["apiVersion"], "v1");
         assert_eq!(json["status"], "Failure");
         assert_eq!(json["code"], 401);
+    }
+
+    #[test]
+    fn apply_conflicts_have_one_cause_per_field() {
+        let err = ApiError::apply_conflict(
+            "Apply failed with 1 conflict: conflict with \"kubectl\" using apps/v1: .spec.replicas".into(),
+            [(".spec.replicas".to_string(), "conflict with \"kubectl\" using apps/v1".to_string())],
+        );
+        assert_eq!((err.code(), err.reason()), (409, "Conflict"));
+        let json = serde_json::to_value(err.status()).unwrap();
+        assert_eq!(
+            json["details"]["causes"][0],
+            serde_json::json!({"reason": "FieldManagerConflict", "message": "conflict with \"kubectl\" using apps/v1", "field": ".spec.replicas"})
+        );
+        let unknown = ApiError::unknown("failed to create typed patch object");
+        assert_eq!((unknown.code(), unknown.reason()), (500, ""));
+        assert!(unknown.status().reason.is_none());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! [`ApiError`]: apiserver_machinery::ApiError
 
 mod claims;
+mod managed;
 pub mod metadata;
 pub mod object;
 pub mod patch;
@@ -17,10 +18,11 @@ mod pod_actions;
 mod registry;
 pub mod resources;
 mod scale;
+mod shape;
 pub mod strategy;
 mod watch;
 
 pub use patch::PatchType;
-pub use registry::{DeleteOptions, Deleted, ListOptions, Propagation, Registry, WriteOptions};
+pub use registry::{Applied, DeleteOptions, Deleted, ListOptions, Propagation, Registry, WriteOptions};
 pub use strategy::Strategy;
 pub use watch::{EventStream, INITIAL_EVENTS_END, WatchEvent, WatchOptions};

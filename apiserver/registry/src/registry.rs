@@ -14,9 +14,12 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::claims;
+use crate::managed::{self, Scope, UNKNOWN_MANAGER, Writer};
 use crate::metadata;
 use crate::object::{Object, finalizers, is_deleting, meta_str, meta_string_map, now, now_plus, path, set_meta};
+use crate::patch::apply::{self as server_side, ApplyError};
 use crate::patch::{self, PatchError, PatchType};
+use crate::shape::Shape;
 use crate::strategy::Strategy;
 
 /// Attempts of an unconditional update (no resourceVersion given) that lost a race.
@@ -33,11 +36,37 @@ enum Part {
     Status,
 }
 
-/// Options of create and update.
-#[derive(Debug, Clone, Copy, Default)]
+/// How a write is recorded in `managedFields`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tracking {
+    /// An Update by the options' field manager, through the main resource or a subresource
+    /// ("" for the main resource, `status`, `scale`).
+    Update(&'static str),
+    /// Server-side apply already set the `managedFields` of the body.
+    Applied,
+}
+
+/// Options of create, update, patch and apply.
+#[derive(Debug, Clone, Default)]
 pub struct WriteOptions {
     /// `dryRun=All`: everything but the write.
     pub dry_run: bool,
+    /// The field manager the write is recorded for in `managedFields`: `fieldManager`, or
+    /// (upstream's fallback for everything but apply) the User-Agent up to its first `/`.
+    /// Default: none, recorded as `unknown`; apply refuses it.
+    pub field_manager: Option<String>,
+    /// `force=true` (apply only): take fields other managers own instead of conflicting.
+    /// Default: false.
+    pub force: bool,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// The object did not exist: the apply created it (201).
+    Created(Object),
+    /// The object existed: this is it after the apply.
+    Updated(Object),
 }
 
 /// Options of a list.
@@ -111,14 +140,17 @@ impl Registry {
     }
 
     /// The fields of `body` this resource's type does not know (`fieldValidation`); none when
-    /// the body is not even of the right shape (that is reported by the write itself).
+    /// the body is not even of the right shape (that is reported by the write itself). The
+    /// directives of a strategic merge patch (`$patch`, `$setElementOrder/...`) are not fields.
     pub fn unknown_fields(&self, body: &Value) -> Vec<String> {
         let mut body = body.clone();
         if let Some(obj) = body.as_object_mut() {
             obj.insert("apiVersion".into(), json!(self.resource().api_version()));
             obj.insert("kind".into(), json!(self.resource().kind));
         }
-        self.strategy.check_shape(&body).unwrap_or_default()
+        let mut unknown = self.strategy.check_shape(&body).unwrap_or_default();
+        unknown.retain(|path| !path.split(['.', ']']).any(|segment| segment.starts_with('$')));
+        unknown
     }
 
     /// Resources with a status subresource own `status` there: the main resource neither sets
@@ -254,6 +286,39 @@ impl Registry {
         body: Value,
         options: WriteOptions,
     ) -> Result<Object, ApiError> {
+        self.create_tracked(namespace, body, &options, Tracking::Update("")).await
+    }
+
+    /// The field manager's view of a write: who, with what, to which part.
+    fn writer<'a>(
+        &self,
+        options: &'a WriteOptions,
+        api_version: &'a str,
+        part: Part,
+        subresource: &'a str,
+    ) -> Writer<'a> {
+        let scope = match part {
+            Part::Status => Scope::StatusOnly,
+            Part::Main if self.has_status_subresource() => Scope::AllButStatus,
+            Part::Main => Scope::Whole,
+        };
+        Writer {
+            manager: options.field_manager.as_deref().filter(|m| !m.is_empty()).unwrap_or(UNKNOWN_MANAGER),
+            api_version,
+            subresource,
+            scope,
+            shape: Shape::of(api_version, self.resource().kind),
+            now: now(),
+        }
+    }
+
+    async fn create_tracked(
+        &self,
+        namespace: Option<&str>,
+        body: Value,
+        options: &WriteOptions,
+        tracking: Tracking,
+    ) -> Result<Object, ApiError> {
         let body = self.accept_body(body)?;
         self.check_namespace(&body, namespace)?;
         if !options.dry_run && !meta_str(&body, "resourceVersion").is_empty() {
@@ -282,6 +347,15 @@ impl Registry {
             errors.extend(self.strategy.validate(&obj));
             if !errors.is_empty() {
                 return Err(self.invalid(&name, &errors));
+            }
+            if let Tracking::Update(subresource) = tracking {
+                let api_version = self.resource().api_version();
+                managed::record_update(
+                    None,
+                    &mut obj,
+                    &self.writer(options, &api_version, Part::Main, subresource),
+                    true,
+                );
             }
             let key = self.key(namespace, &name)?;
             let held = self.strategy.claims(&obj);
@@ -470,7 +544,7 @@ impl Registry {
         body: Value,
         options: WriteOptions,
     ) -> Result<Object, ApiError> {
-        self.update_part(namespace, name, body, options, Part::Main).await
+        self.update_part(namespace, name, body, &options, Part::Main, Tracking::Update("")).await
     }
 
     /// Replaces an object's `status` (PUT on the status subresource): everything else is kept.
@@ -481,7 +555,18 @@ impl Registry {
         body: Value,
         options: WriteOptions,
     ) -> Result<Object, ApiError> {
-        self.update_part(namespace, name, body, options, Part::Status).await
+        self.update_part(namespace, name, body, &options, Part::Status, Tracking::Update("status")).await
+    }
+
+    /// Replaces an object for the scale subresource (recorded as a `scale` write).
+    pub(crate) async fn update_for_scale(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        body: Value,
+        options: &WriteOptions,
+    ) -> Result<Object, ApiError> {
+        self.update_part(namespace, name, body, options, Part::Main, Tracking::Update("scale")).await
     }
 
     async fn update_part(
@@ -489,8 +574,9 @@ impl Registry {
         namespace: Option<&str>,
         name: &str,
         body: Value,
-        options: WriteOptions,
+        options: &WriteOptions,
         part: Part,
+        tracking: Tracking,
     ) -> Result<Object, ApiError> {
         let mut body = self.accept_body(body)?;
         let body_name = meta_str(&body, "name");
@@ -577,6 +663,17 @@ impl Registry {
             if !errors.is_empty() {
                 return Err(self.invalid(name, &errors));
             }
+            match tracking {
+                Tracking::Update(subresource) => {
+                    let api_version = self.resource().api_version();
+                    let writer = self.writer(options, &api_version, part, subresource);
+                    managed::record_update(Some(&old), &mut new, &writer, part == Part::Main && subresource.is_empty());
+                }
+                Tracking::Applied => {
+                    let computed = crate::object::metadata(&body).and_then(|m| m.get("managedFields")).cloned();
+                    set_meta(&mut new, "managedFields", computed);
+                }
+            }
             let mut unchanged = old.clone();
             set_meta(&mut unchanged, "resourceVersion", None);
             if new == unchanged {
@@ -655,6 +752,98 @@ impl Registry {
         self.patch_part(namespace, name, kind, patch, options, Part::Status).await
     }
 
+    /// Server-side apply (PATCH `application/apply-patch+yaml`): merges `config` (a partial
+    /// object of this resource's apiVersion and kind) into the object for
+    /// `options.field_manager`, which is required, or creates the object from it. Fields other
+    /// managers own and `config` would change are a 409 unless `options.force`.
+    pub async fn apply(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        config: &Value,
+        options: WriteOptions,
+    ) -> Result<Applied, ApiError> {
+        self.apply_part(namespace, name, config, &options, Part::Main).await
+    }
+
+    /// Server-side apply to the status subresource: only `status` is applied.
+    pub async fn apply_status(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        config: &Value,
+        options: WriteOptions,
+    ) -> Result<Applied, ApiError> {
+        self.apply_part(namespace, name, config, &options, Part::Status).await
+    }
+
+    async fn apply_part(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        config: &Value,
+        options: &WriteOptions,
+        part: Part,
+    ) -> Result<Applied, ApiError> {
+        let r = self.resource();
+        if options.field_manager.as_deref().is_none_or(str::is_empty) {
+            let errors = [FieldError::required("fieldManager", "is required for apply patch")].into_iter().collect();
+            return Err(ApiError::invalid(GroupKind { group: "meta.k8s.io", kind: "PatchOptions" }, "", &errors));
+        }
+        let api_version = r.api_version();
+        let config = server_side::check_config(config, &api_version, r.kind)?;
+        let explicit = !meta_str(&config, "resourceVersion").is_empty();
+        let subresource = if part == Part::Status { "status" } else { "" };
+        let described = format!(
+            "{}/{name}; {}/{}, Kind={}",
+            namespace.filter(|_| r.namespaced).unwrap_or_default(),
+            r.group,
+            r.version,
+            r.kind
+        );
+        let key = self.key(namespace, name)?;
+        for _ in 0..UNCONDITIONAL_RETRIES {
+            let writer = self.writer(options, &api_version, part, subresource);
+            let live = match self.store.get(&key, 0).await {
+                Ok(kv) => Some((self.decode(&kv)?, kv.mod_revision)),
+                Err(StoreError::NotFound) if part == Part::Main => None,
+                Err(err) => return Err(self.store_error(err, name)),
+            };
+            let applied = server_side::apply(live.as_ref().map(|(obj, _)| obj), &config, &writer, options.force)
+                .map_err(|e: ApplyError| e.into_api_error(&described))?;
+            return match live {
+                None => {
+                    let body_name = meta_str(&applied, "name");
+                    if body_name != name {
+                        return Err(ApiError::bad_request(format!(
+                            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+                        )));
+                    }
+                    let created =
+                        self.create_tracked(namespace, Value::Object(applied), options, Tracking::Applied).await;
+                    match created {
+                        // Created meanwhile: apply to it.
+                        Err(err) if err.reason() == "AlreadyExists" => continue,
+                        other => other.map(Applied::Created),
+                    }
+                }
+                Some((_, revision)) => {
+                    let mut applied = applied;
+                    server_side::set_precondition(&mut applied, &config, &revision.to_string());
+                    let updated = self
+                        .update_part(namespace, name, Value::Object(applied), options, part, Tracking::Applied)
+                        .await;
+                    match updated {
+                        // Changed or deleted meanwhile: apply again.
+                        Err(err) if !explicit && (err.reason() == "Conflict" || err.code() == 404) => continue,
+                        other => other.map(Applied::Updated),
+                    }
+                }
+            };
+        }
+        Err(ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED))
+    }
+
     async fn patch_part(
         &self,
         namespace: Option<&str>,
@@ -676,7 +865,8 @@ impl Registry {
             })?;
             let explicit =
                 patched.pointer("/metadata/resourceVersion").and_then(Value::as_str) != Some(current_rv.as_str());
-            match self.update_part(namespace, name, patched, options, part).await {
+            let subresource = if part == Part::Status { "status" } else { "" };
+            match self.update_part(namespace, name, patched, &options, part, Tracking::Update(subresource)).await {
                 Err(err) if err.code() == 409 && err.reason() == "Conflict" && !explicit => continue,
                 other => return other,
             }

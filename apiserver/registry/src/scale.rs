@@ -103,7 +103,7 @@ impl Registry {
             crate::object::set_meta(&mut parent, "resourceVersion", Some(json!(rv)));
         }
         parent.entry("spec").or_insert_with(|| json!({}))["replicas"] = json!(replicas);
-        let updated = self.update(namespace, name, Value::Object(parent), options).await?;
+        let updated = self.update_for_scale(namespace, name, Value::Object(parent), &options).await?;
         Ok(scale_of(&updated))
     }
 

@@ -410,3 +410,113 @@ async fn field_validation_strict_warn_and_ignore() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("strict decoding error: unknown field \"bogus\""), "{}", stderr(&out));
 }
+
+/// `metadata.resourceVersion` and the managers of `kubectl get -o json --show-managed-fields`.
+fn version_and_managers(json: &str) -> (String, Vec<String>) {
+    let obj: Value = serde_json::from_str(json).unwrap();
+    let managers = obj["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| format!("{}/{}", e["manager"].as_str().unwrap(), e["operation"].as_str().unwrap()))
+        .collect();
+    (obj["metadata"]["resourceVersion"].as_str().unwrap().to_string(), managers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_server_side_apply_records_managers_and_conflicts() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let manifest = |name: &str, replicas: i64, image: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": {
+            "replicas": replicas, "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "app", "image": image}]}}}})
+    };
+    // Server-side apply creates, then an unchanged apply writes nothing, then a change applies.
+    let file = cluster.write("ssa.json", &manifest("ssa", 2, "nginx:1"));
+    let apply = ["apply", "--server-side", "-f", file.as_str()];
+    assert_eq!(cluster.kubectl(&apply).await.trim(), "deployment.apps/ssa serverside-applied");
+    let get = ["get", "deployment", "ssa", "-o", "json", "--show-managed-fields"];
+    let (first, managers) = version_and_managers(&cluster.kubectl(&get).await);
+    assert_eq!(managers, ["kubectl/Apply"]);
+    assert_eq!(cluster.kubectl(&apply).await.trim(), "deployment.apps/ssa serverside-applied");
+    assert_eq!(version_and_managers(&cluster.kubectl(&get).await).0, first, "an unchanged apply stores nothing");
+    cluster.write("ssa.json", &manifest("ssa", 2, "nginx:2"));
+    assert_eq!(cluster.kubectl(&apply).await.trim(), "deployment.apps/ssa serverside-applied");
+    const IMAGE: [&str; 5] = ["get", "deploy", "ssa", "-o", "jsonpath={.spec.template.spec.containers[0].image}"];
+    assert_eq!(cluster.kubectl(&IMAGE).await, "nginx:2");
+    // managedFields are shown on request only.
+    let shown = cluster.kubectl(&["get", "deploy", "ssa", "-o", "yaml", "--show-managed-fields"]).await;
+    for expected in ["managedFields:", "manager: kubectl", "operation: Apply", "fieldsType: FieldsV1", "f:replicas: {}"]
+    {
+        assert!(shown.contains(expected), "{expected} in {shown}");
+    }
+    assert!(!cluster.kubectl(&["get", "deploy", "ssa", "-o", "yaml"]).await.contains("managedFields"));
+    // `kubectl scale` is recorded as an update through the scale subresource.
+    cluster.kubectl(&["scale", "deployment", "ssa", "--replicas=4"]).await;
+    let scaled: Value = serde_json::from_str(&cluster.kubectl(&get).await).unwrap();
+    let scale_entry =
+        scaled["metadata"]["managedFields"].as_array().unwrap().iter().find(|e| e["subresource"] == "scale");
+    assert_eq!(scale_entry.map(|e| e["fieldsV1"].clone()), Some(json!({"f:spec": {"f:replicas": {}}})), "{scaled}");
+
+    // A field client-side apply set conflicts for another applier until it forces.
+    let csa = cluster.write("csa.json", &manifest("csa", 2, "nginx:1"));
+    assert_eq!(cluster.kubectl(&["apply", "-f", &csa]).await.trim(), "deployment.apps/csa created");
+    let get_csa = ["get", "deployment", "csa", "-o", "json", "--show-managed-fields"];
+    assert_eq!(version_and_managers(&cluster.kubectl(&get_csa).await).1, ["kubectl-client-side-apply/Update"]);
+    cluster.write("csa.json", &manifest("csa", 3, "nginx:1"));
+    let ci = ["apply", "--server-side", "--field-manager=ci", "-f", csa.as_str()];
+    let out = cluster.kubectl_with("admin.kubeconfig", &ci).await;
+    assert!(!out.status.success());
+    let error = stderr(&out);
+    assert!(
+        error.contains(
+            r#"Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas"#
+        ),
+        "{error}"
+    );
+    assert!(error.contains("--force-conflicts"), "kubectl explains the way out: {error}");
+    let forced = [&ci[..], &["--force-conflicts"]].concat();
+    assert_eq!(cluster.kubectl(&forced).await.trim(), "deployment.apps/csa serverside-applied");
+    // kubectl then moves what client-side apply owned to its applier (a JSON patch of
+    // managedFields) and applies again, which drops the last-applied annotation nobody applies.
+    let after: Value = serde_json::from_str(&cluster.kubectl(&get_csa).await).unwrap();
+    assert_eq!(version_and_managers(&after.to_string()).1, ["ci/Apply"], "{after}");
+    assert!(after["metadata"].get("annotations").is_none(), "{after}");
+    assert_eq!(after["spec"]["replicas"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_server_side_apply_takes_yaml_and_needs_a_field_manager() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let mut raw = cluster.raw().await;
+    let path = "/api/v1/namespaces/default/configmaps/applied";
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  k: v\n";
+    let missing = raw.send("PATCH", path, "application/apply-patch+yaml", "application/json", yaml).await;
+    assert_eq!(missing.status, 422, "{}", String::from_utf8_lossy(&missing.body));
+    assert_eq!(
+        missing.json()["message"],
+        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"
+    );
+    let with_manager = format!("{path}?fieldManager=tester");
+    let created = raw.send("PATCH", &with_manager, "application/apply-patch+yaml", "application/json", yaml).await;
+    assert_eq!(created.status, 201, "an apply to a missing object creates it");
+    let entry = &created.json()["metadata"]["managedFields"][0];
+    assert_eq!((entry["manager"].as_str(), entry["operation"].as_str()), (Some("tester"), Some("Apply")));
+    assert_eq!(entry["fieldsV1"], json!({"f:data": {"f:k": {}}}));
+    let again = raw.send("PATCH", &with_manager, "application/apply-patch+yaml", "application/json", yaml).await;
+    assert_eq!(again.status, 200);
+    // Writes without fieldManager are recorded for the User-Agent's product (RawClient: none,
+    // so "unknown"); force is for apply only.
+    let merge =
+        raw.send("PATCH", path, "application/merge-patch+json", "application/json", r#"{"data":{"k":"w"}}"#).await;
+    assert_eq!(merge.status, 200);
+    let managers: Vec<Value> =
+        merge.json()["metadata"]["managedFields"].as_array().unwrap().iter().map(|e| e["manager"].clone()).collect();
+    assert_eq!(managers, [json!("unknown")], "the merge took k from tester, who owned nothing else");
+    let forced = format!("{path}?force=true");
+    let refused = raw.send("PATCH", &forced, "application/merge-patch+json", "application/json", "{}").await;
+    assert_eq!(refused.status, 422);
+    let conflict = raw.send("PATCH", &with_manager, "application/apply-patch+yaml", "application/json", yaml).await;
+    assert_eq!(conflict.status, 409, "{}", String::from_utf8_lossy(&conflict.body));
+    assert_eq!(conflict.json()["details"]["causes"][0]["field"], ".data.k");
+}

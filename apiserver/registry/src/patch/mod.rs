@@ -1,7 +1,10 @@
 //! Patches: JSON merge patch (RFC 7386, what `kubectl label/annotate` and `patch --type=merge`
-//! send), JSON patch (RFC 6902, with `test`) and strategic merge patch (`strategic.rs`, what
-//! `kubectl apply/edit/patch` send for built-in kinds). Server-side apply comes later.
+//! send), JSON patch (RFC 6902, with `test`), strategic merge patch (`strategic.rs`, what
+//! `kubectl apply/edit/patch` send for built-in kinds) and server-side apply (`apply.rs`, what
+//! `kubectl apply --server-side` and helm send), which needs the object's `managedFields` and so
+//! goes through [`crate::Registry::apply`] rather than [`apply`].
 
+pub mod apply;
 mod strategic;
 
 use serde_json::{Map, Value};
@@ -15,6 +18,8 @@ pub enum PatchType {
     Json,
     /// `application/strategic-merge-patch+json`
     Strategic,
+    /// `application/apply-patch+yaml`: server-side apply (the body is YAML, or JSON).
+    Apply,
 }
 
 impl PatchType {
@@ -24,13 +29,18 @@ impl PatchType {
             "application/merge-patch+json" => Some(Self::Merge),
             "application/json-patch+json" => Some(Self::Json),
             "application/strategic-merge-patch+json" => Some(Self::Strategic),
+            "application/apply-patch+yaml" => Some(Self::Apply),
             _ => None,
         }
     }
 
     /// Content types accepted for PATCH.
-    pub const ACCEPTED: &'static [&'static str] =
-        &["application/merge-patch+json", "application/json-patch+json", "application/strategic-merge-patch+json"];
+    pub const ACCEPTED: &'static [&'static str] = &[
+        "application/json-patch+json",
+        "application/merge-patch+json",
+        "application/strategic-merge-patch+json",
+        "application/apply-patch+yaml",
+    ];
 }
 
 /// Why a patch could not be applied (a 422 or 400 upstream, decided by the caller).
@@ -57,6 +67,7 @@ pub fn apply(kind: PatchType, target: &Value, patch: &Value) -> Result<Value, Pa
         }
         PatchType::Json => json_patch(target, patch),
         PatchType::Strategic => strategic::apply(target, patch),
+        PatchType::Apply => Err(PatchError::Malformed("server-side apply is not supported here".into())),
     }
 }
 
@@ -252,6 +263,7 @@ mod tests {
         assert_eq!(PatchType::from_content_type("application/merge-patch+json"), Some(PatchType::Merge));
         assert_eq!(PatchType::from_content_type("application/json-patch+json; charset=utf-8"), Some(PatchType::Json));
         assert_eq!(PatchType::from_content_type("application/strategic-merge-patch+json"), Some(PatchType::Strategic));
-        assert_eq!(PatchType::from_content_type("application/apply-patch+yaml"), None);
+        assert_eq!(PatchType::from_content_type("application/apply-patch+yaml"), Some(PatchType::Apply));
+        assert_eq!(PatchType::from_content_type("application/apply-patch+cbor"), None);
     }
 }

@@ -10,39 +10,13 @@
 //! "$setElementOrder/<list>": [...]                                 orders the merged list
 //! "$deleteFromPrimitiveList/<list>": [...]                         removes values from a list
 //! ```
-//! Merge keys come from upstream's `patchMergeKey` tags for the fields listed in
-//! [`merge_key`]; other lists are replaced, as upstream does for lists without a strategy.
+//! How each list merges is its field's `patchStrategy` and `patchMergeKey` in the target's
+//! schema ([`Shape`]); other lists are replaced, as upstream does for lists without a strategy.
 
 use serde_json::{Map, Value};
 
 use super::PatchError;
-
-/// How a list field merges: by a key of its object elements, as a set of primitives, or not at
-/// all (replaced).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ListMerge {
-    Key(&'static str),
-    PrimitiveSet,
-    Replace,
-}
-
-/// Upstream's merge strategy of a list field, from its name and its parent field.
-fn merge_key(parent: Option<&str>, field: &str) -> ListMerge {
-    match (parent, field) {
-        (_, "containers" | "initContainers" | "ephemeralContainers") => ListMerge::Key("name"),
-        (Some("containers" | "initContainers" | "ephemeralContainers"), "ports") => ListMerge::Key("containerPort"),
-        (_, "ports") => ListMerge::Key("port"),
-        (_, "env" | "volumes" | "imagePullSecrets" | "resourceClaims" | "schedulingGates") => ListMerge::Key("name"),
-        (_, "volumeMounts") => ListMerge::Key("mountPath"),
-        (_, "volumeDevices") => ListMerge::Key("devicePath"),
-        (_, "hostAliases") => ListMerge::Key("ip"),
-        (_, "topologySpreadConstraints") => ListMerge::Key("topologyKey"),
-        (_, "conditions") => ListMerge::Key("type"),
-        (_, "ownerReferences") => ListMerge::Key("uid"),
-        (_, "finalizers") => ListMerge::PrimitiveSet,
-        _ => ListMerge::Replace,
-    }
-}
+use crate::shape::{PatchList, Shape};
 
 /// Applies a strategic merge patch to `target`.
 pub fn apply(target: &Value, patch: &Value) -> Result<Value, PatchError> {
@@ -50,11 +24,11 @@ pub fn apply(target: &Value, patch: &Value) -> Result<Value, PatchError> {
         return Err(PatchError::Malformed("strategic merge patch must be a JSON object".into()));
     }
     let mut out = target.clone();
-    merge_map(&mut out, patch, None)?;
+    merge_map(&mut out, patch, Shape::of_object(target))?;
     Ok(out)
 }
 
-fn merge_map(target: &mut Value, patch: &Value, parent: Option<&str>) -> Result<(), PatchError> {
+fn merge_map(target: &mut Value, patch: &Value, shape: Shape) -> Result<(), PatchError> {
     let Value::Object(patch) = patch else {
         *target = patch.clone();
         return Ok(());
@@ -97,12 +71,13 @@ fn merge_map(target: &mut Value, patch: &Value, parent: Option<&str>) -> Result<
         match value {
             Value::Array(items) => {
                 let current = map.remove(key).unwrap_or(Value::Null);
-                let merged = merge_list(current, items, merge_key(parent, key), key)?;
+                let field = shape.field(key);
+                let merged = merge_list(current, items, field.patch, field.shape, key)?;
                 map.insert(key.clone(), merged);
             }
             Value::Object(_) => {
                 let slot = map.entry(key.clone()).or_insert(Value::Null);
-                merge_map(slot, value, Some(key))?;
+                merge_map(slot, value, shape.field(key).shape)?;
                 if slot.is_null() {
                     map.remove(key);
                 }
@@ -117,19 +92,25 @@ fn merge_map(target: &mut Value, patch: &Value, parent: Option<&str>) -> Result<
         map.retain(|k, _| keep.contains(&k.as_str()));
     }
     for (key, order) in patch.iter().filter_map(|(k, v)| Some((k.strip_prefix("$setElementOrder/")?, v))) {
-        order_list(map, key, order, merge_key(parent, key));
+        order_list(map, key, order, shape.field(key).patch);
     }
     Ok(())
 }
 
-fn merge_list(current: Value, patch: &[Value], strategy: ListMerge, field: &str) -> Result<Value, PatchError> {
+fn merge_list(
+    current: Value,
+    patch: &[Value],
+    strategy: PatchList,
+    items_shape: Shape,
+    field: &str,
+) -> Result<Value, PatchError> {
     let mut items = match current {
         Value::Array(items) => items,
         _ => Vec::new(),
     };
     match strategy {
-        ListMerge::Replace => Ok(Value::Array(patch.iter().filter(|v| v.get("$patch").is_none()).cloned().collect())),
-        ListMerge::PrimitiveSet => {
+        PatchList::Replace => Ok(Value::Array(patch.iter().filter(|v| v.get("$patch").is_none()).cloned().collect())),
+        PatchList::Set => {
             for value in patch {
                 if !items.contains(value) {
                     items.push(value.clone());
@@ -137,7 +118,7 @@ fn merge_list(current: Value, patch: &[Value], strategy: ListMerge, field: &str)
             }
             Ok(Value::Array(items))
         }
-        ListMerge::Key(key) => {
+        PatchList::Key(key) => {
             if patch.iter().any(|p| p.get("$patch").and_then(Value::as_str) == Some("replace")) {
                 return Ok(Value::Array(patch.iter().filter(|v| v.get("$patch").is_none()).cloned().collect()));
             }
@@ -153,10 +134,10 @@ fn merge_list(current: Value, patch: &[Value], strategy: ListMerge, field: &str)
                     continue;
                 }
                 match position {
-                    Some(position) => merge_map(&mut items[position], element, Some(field))?,
+                    Some(position) => merge_map(&mut items[position], element, items_shape)?,
                     None => {
                         let mut fresh = Value::Null;
-                        merge_map(&mut fresh, element, Some(field))?;
+                        merge_map(&mut fresh, element, items_shape)?;
                         items.push(fresh);
                     }
                 }
@@ -168,11 +149,11 @@ fn merge_list(current: Value, patch: &[Value], strategy: ListMerge, field: &str)
 
 /// Reorders a merged list as `$setElementOrder` asks; elements it does not name keep their
 /// relative order at the end.
-fn order_list(map: &mut Map<String, Value>, field: &str, order: &Value, strategy: ListMerge) {
+fn order_list(map: &mut Map<String, Value>, field: &str, order: &Value, strategy: PatchList) {
     let (Some(Value::Array(items)), Some(order)) = (map.get_mut(field), order.as_array()) else { return };
     let id = |v: &Value| -> Value {
         match strategy {
-            ListMerge::Key(key) => v.get(key).cloned().unwrap_or(Value::Null),
+            PatchList::Key(key) => v.get(key).cloned().unwrap_or(Value::Null),
             _ => v.clone(),
         }
     };
@@ -194,7 +175,8 @@ mod tests {
     use super::*;
 
     fn deployment() -> Value {
-        json!({"metadata": {"labels": {"app": "web"}, "finalizers": ["a"]}, "spec": {"replicas": 1, "template": {"spec": {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"labels": {"app": "web"}, "finalizers": ["a"]}, "spec": {"replicas": 1, "template": {"spec": {
             "containers": [
                 {"name": "app", "image": "v1", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}], "ports": [{"containerPort": 80}]},
                 {"name": "sidecar", "image": "s1", "args": ["x", "y"]},
@@ -257,5 +239,19 @@ mod tests {
             apply(&deployment(), &json!({"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}})).is_err()
         );
         assert!(apply(&deployment(), &json!([])).is_err());
+    }
+
+    #[test]
+    fn list_strategies_come_from_the_schema() {
+        let service = json!({"apiVersion": "v1", "kind": "Service",
+            "spec": {"ports": [{"port": 80, "name": "http"}, {"port": 443, "name": "https"}]}});
+        let out = apply(&service, &json!({"spec": {"ports": [{"port": 80, "name": "web"}]}})).unwrap();
+        assert_eq!(out["spec"]["ports"], json!([{"port": 80, "name": "web"}, {"port": 443, "name": "https"}]));
+        let slice = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "ports": [{"port": 80}, {"port": 443}]});
+        let out = apply(&slice, &json!({"ports": [{"port": 80, "name": "web"}]})).unwrap();
+        assert_eq!(out["ports"], json!([{"port": 80, "name": "web"}]), "an EndpointSlice's ports are atomic");
+        let unknown = json!({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"items": [{"name": "a"}]}});
+        let out = apply(&unknown, &json!({"spec": {"items": [{"name": "b"}]}})).unwrap();
+        assert_eq!(out["spec"]["items"], json!([{"name": "b"}]), "lists of unknown types are replaced");
     }
 }

@@ -22,7 +22,7 @@ fn cm(name: &str, labels: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": {"k": "v"}})
 }
 
-const WRITE: WriteOptions = WriteOptions { dry_run: false };
+const WRITE: WriteOptions = WriteOptions { dry_run: false, field_manager: None, force: false };
 
 fn rv(obj: &serde_json::Map<String, Value>) -> u64 {
     obj["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap()
@@ -314,7 +314,7 @@ async fn delete_preconditions_propagation_and_dry_run() {
 async fn dry_run_create_stores_nothing() {
     let store = store();
     let configmaps = registry(ConfigMaps, &store);
-    let obj = configmaps.create(Some("d"), cm("a", json!({})), WriteOptions { dry_run: true }).await.unwrap();
+    let obj = configmaps.create(Some("d"), cm("a", json!({})), WriteOptions { dry_run: true, ..WRITE }).await.unwrap();
     assert!(obj["metadata"].get("resourceVersion").is_none());
     assert_eq!(store.current_revision(), 0);
 }
@@ -801,5 +801,185 @@ mod pod_actions {
         pods.evict(Some("d"), "p", DeleteOptions::default()).await.unwrap();
         let evicted = pods.get(Some("d"), "p", None).await.unwrap();
         assert_eq!(evicted["metadata"]["deletionGracePeriodSeconds"], 30);
+    }
+}
+
+mod managed_fields {
+    use apiserver_registry::resources::plain::{NameRule, Plain};
+    use apiserver_registry::{Applied, PatchType};
+    use k8s_openapi::api::apps::v1::Deployment;
+
+    use super::*;
+
+    fn by(manager: &str) -> WriteOptions {
+        WriteOptions { field_manager: Some(manager.into()), ..WRITE }
+    }
+
+    fn deployment(replicas: i64, image: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": image}]}}}})
+    }
+
+    /// (manager, operation, subresource) of each entry, in order.
+    fn entries(obj: &serde_json::Map<String, Value>) -> Vec<(String, String, String)> {
+        let text = |e: &Value, f: &str| e[f].as_str().unwrap_or_default().to_string();
+        obj["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| (text(e, "manager"), text(e, "operation"), text(e, "subresource")))
+            .collect()
+    }
+
+    fn owned(obj: &serde_json::Map<String, Value>, manager: &str) -> Value {
+        let entry = obj["metadata"]["managedFields"].as_array().unwrap().iter().find(|e| e["manager"] == manager);
+        entry.map_or(Value::Null, |e| e["fieldsV1"].clone())
+    }
+
+    fn updated(applied: Applied) -> serde_json::Map<String, Value> {
+        match applied {
+            Applied::Updated(obj) => obj,
+            Applied::Created(obj) => panic!("expected an update, the apply created {obj:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn server_side_apply_creates_merges_conflicts_and_forces() {
+        let store = store();
+        let deployments = registry(Plain::<Deployment>::new(NameRule::Subdomain, true), &store);
+        let Applied::Created(created) =
+            deployments.apply(Some("d"), "web", &deployment(2, "nginx:1"), by("kubectl")).await.unwrap()
+        else {
+            panic!("an apply to a missing object creates it")
+        };
+        assert_eq!(entries(&created), [("kubectl".into(), "Apply".into(), String::new())]);
+        assert_eq!(created["metadata"]["generation"], 1);
+        assert_eq!(owned(&created, "kubectl")["f:spec"]["f:replicas"], json!({}));
+        // Applying the same again changes nothing, not even the resourceVersion.
+        let again =
+            updated(deployments.apply(Some("d"), "web", &deployment(2, "nginx:1"), by("kubectl")).await.unwrap());
+        assert_eq!(again, created);
+        // Another manager's update takes the field it changes.
+        let mut scaled = Value::Object(created.clone());
+        scaled["spec"]["replicas"] = json!(5);
+        let scaled = deployments.update(Some("d"), "web", scaled, by("scaler")).await.unwrap();
+        assert_eq!(owned(&scaled, "scaler"), json!({"f:spec": {"f:replicas": {}}}));
+        assert!(owned(&scaled, "kubectl")["f:spec"].get("f:replicas").is_none());
+        // Applying a different value is a conflict with it...
+        let err = deployments.apply(Some("d"), "web", &deployment(3, "nginx:2"), by("kubectl")).await.unwrap_err();
+        assert_eq!((err.code(), err.reason()), (409, "Conflict"));
+        assert_eq!(
+            err.to_string(),
+            "Apply failed with 1 conflict: conflict with \"scaler\" using apps/v1: .spec.replicas"
+        );
+        let cause = &err.status().details.as_ref().unwrap().causes.as_ref().unwrap()[0];
+        assert_eq!(
+            (cause.reason.as_deref(), cause.field.as_deref(), cause.message.as_deref()),
+            (Some("FieldManagerConflict"), Some(".spec.replicas"), Some("conflict with \"scaler\" using apps/v1"))
+        );
+        assert_eq!(deployments.get(Some("d"), "web", None).await.unwrap(), scaled, "a conflict writes nothing");
+        // ...unless forced: the field moves to the applier.
+        let forced = updated(
+            deployments
+                .apply(Some("d"), "web", &deployment(3, "nginx:2"), WriteOptions { force: true, ..by("kubectl") })
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            (forced["spec"]["replicas"].clone(), forced["metadata"]["generation"].clone()),
+            (json!(3), json!(3))
+        );
+        assert_eq!(entries(&forced), [("kubectl".into(), "Apply".into(), String::new())], "scaler owned nothing else");
+        // Fields the applier stops applying go.
+        let mut fewer = deployment(3, "nginx:2");
+        fewer["metadata"].as_object_mut().unwrap().remove("labels");
+        let pruned = updated(deployments.apply(Some("d"), "web", &fewer, by("kubectl")).await.unwrap());
+        assert!(pruned["metadata"].get("labels").is_none());
+        // Dry runs change nothing; a missing manager, another kind or managedFields are refused.
+        let dry = updated(
+            deployments
+                .apply(Some("d"), "web", &deployment(9, "x"), WriteOptions { dry_run: true, ..by("kubectl") })
+                .await
+                .unwrap(),
+        );
+        assert_eq!(dry["spec"]["replicas"], 9);
+        assert_eq!(deployments.get(Some("d"), "web", None).await.unwrap(), pruned);
+        let err = deployments.apply(Some("d"), "web", &deployment(3, "x"), WRITE).await.unwrap_err();
+        assert_eq!(
+            (err.code(), err.to_string().as_str()),
+            (
+                422,
+                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"
+            )
+        );
+        let mut pod = deployment(3, "x");
+        pod["kind"] = json!("Pod");
+        let err = deployments.apply(Some("d"), "web", &pod, by("kubectl")).await.unwrap_err();
+        assert_eq!((err.code(), err.to_string().as_str()), (400, "invalid object type: apps/v1, Kind=Pod"));
+        let mut with_managed = deployment(3, "x");
+        with_managed["metadata"]["managedFields"] = json!([]);
+        assert_eq!(deployments.apply(Some("d"), "web", &with_managed, by("kubectl")).await.unwrap_err().code(), 400);
+        let err = deployments.apply(Some("d"), "other", &deployment(1, "x"), by("kubectl")).await.unwrap_err();
+        assert_eq!(err.to_string(), "the name of the object (web) does not match the name on the URL (other)");
+        let mut keyless = deployment(1, "x");
+        keyless["spec"]["template"]["spec"]["containers"] = json!([{"image": "x"}]);
+        let err = deployments.apply(Some("d"), "web", &keyless, by("kubectl")).await.unwrap_err();
+        assert_eq!(err.code(), 500);
+        assert!(err.to_string().contains("omits key field \"name\""), "{err}");
+    }
+
+    #[tokio::test]
+    async fn every_write_records_its_manager() {
+        let store = store();
+        let deployments = registry(Plain::<Deployment>::new(NameRule::Subdomain, true), &store);
+        let created = deployments.create(Some("d"), deployment(1, "nginx:1"), by("kubectl-create")).await.unwrap();
+        assert_eq!(entries(&created), [("kubectl-create".into(), "Update".into(), String::new())]);
+        let fields = owned(&created, "kubectl-create");
+        assert_eq!(fields["f:metadata"], json!({"f:labels": {".": {}, "f:app": {}}}));
+        assert_eq!(
+            fields["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"web\"}"],
+            json!({".": {}, "f:image": {}, "f:name": {}})
+        );
+        assert!(created["metadata"]["managedFields"][0]["time"].as_str().unwrap().ends_with('Z'));
+        // A patch records its manager; an unchanged write records nothing and stores nothing.
+        let labelled = deployments
+            .patch(
+                Some("d"),
+                "web",
+                PatchType::Merge,
+                &json!({"metadata": {"labels": {"tier": "a"}}}),
+                by("kubectl-label"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(owned(&labelled, "kubectl-label"), json!({"f:metadata": {"f:labels": {"f:tier": {}}}}));
+        let same = deployments.update(Some("d"), "web", Value::Object(labelled.clone()), by("someone")).await.unwrap();
+        assert_eq!(same, labelled);
+        // Status writes are recorded with their subresource and own only status.
+        let mut status = Value::Object(labelled.clone());
+        status["status"] = json!({"replicas": 1});
+        let with_status = deployments.update_status(Some("d"), "web", status, by("controller")).await.unwrap();
+        assert!(entries(&with_status).contains(&("controller".into(), "Update".into(), "status".into())));
+        assert_eq!(owned(&with_status, "controller"), json!({"f:status": {"f:replicas": {}}}));
+        // Scale writes too.
+        let scaled =
+            deployments.update_scale(Some("d"), "web", json!({"spec": {"replicas": 4}}), by("kubectl")).await.unwrap();
+        assert_eq!(scaled["spec"]["replicas"], 4);
+        let parent = deployments.get(Some("d"), "web", None).await.unwrap();
+        assert!(entries(&parent).contains(&("kubectl".into(), "Update".into(), "scale".into())));
+        assert!(owned(&parent, "kubectl-create")["f:spec"].get("f:replicas").is_none(), "replicas moved to the scaler");
+        // A client may rewrite managedFields, or clear them with [{}].
+        let mut cleared = Value::Object(parent.clone());
+        cleared["metadata"]["managedFields"] = json!([{}]);
+        let cleared = deployments.update(Some("d"), "web", cleared, by("kubectl-edit")).await.unwrap();
+        assert!(cleared["metadata"].get("managedFields").is_none(), "{:?}", cleared["metadata"]);
+        // Server-side apply to status owns status fields only.
+        let status_config = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 100}, "status": {"replicas": 2}});
+        let applied = updated(deployments.apply_status(Some("d"), "web", &status_config, by("ctrl")).await.unwrap());
+        assert_eq!((applied["status"]["replicas"].clone(), applied["spec"]["replicas"].clone()), (json!(2), json!(4)));
+        assert_eq!(owned(&applied, "ctrl"), json!({"f:status": {"f:replicas": {}}}));
+        assert_eq!(entries(&applied), [("ctrl".into(), "Apply".into(), "status".into())]);
     }
 }
