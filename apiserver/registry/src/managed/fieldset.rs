@@ -430,6 +430,13 @@ pub fn compare(old: &Value, new: &Value, shape: Shape) -> Comparison {
 }
 
 fn compare_at(old: Side<'_>, new: Side<'_>, field: &Field, path: &mut Vec<String>, out: &mut Comparison) {
+    // Always-present structs: a field of that name holding a scalar is just absent.
+    let scalar = |side: Side<'_>| matches!(side, Side::Value(v) if !v.is_object() && !v.is_array());
+    let (old, new) = match (old, new) {
+        (Side::Empty, new) if scalar(new) => (Side::Absent, new),
+        (old, Side::Empty) if scalar(old) => (old, Side::Absent),
+        sides => sides,
+    };
     let objects = (old.object().is_some() || new.object().is_some())
         && old.array().is_none()
         && new.array().is_none()
@@ -670,6 +677,15 @@ mod tests {
         assert!(cmp.removed.has(&["f:spec", "f:strategy", "f:rollingUpdate", "f:maxSurge"]));
         assert!(cmp.added.is_empty());
         assert_eq!(compare(&newer, &newer, deployment()), Comparison::default());
+        // A scalar named like an always-present struct (a condition's status) is removed.
+        let with = json!({"status": {"conditions": [{"type": "Available", "status": "True"}]}});
+        let without = json!({"status": {"conditions": [{"type": "Available"}]}});
+        let cmp = compare(&with, &without, deployment());
+        assert_eq!(
+            cmp.removed.paths().iter().map(|p| display_path(p)).collect::<Vec<_>>(),
+            [".status.conditions[type=\"Available\"].status"]
+        );
+        assert!(cmp.modified.is_empty());
     }
 
     #[test]
