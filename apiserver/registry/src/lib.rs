@@ -18,6 +18,7 @@ mod pod_actions;
 mod registry;
 pub mod resources;
 mod scale;
+pub mod schema;
 mod shape;
 pub mod strategy;
 mod watch;

@@ -10,6 +10,7 @@
 use apiserver_machinery::field::FieldErrors;
 use apiserver_machinery::names;
 use apiserver_machinery::resources::ResourceInfo;
+use k8s_openapi::schemars::{Schema, SchemaGenerator};
 use serde_json::Value;
 
 use crate::object::Object;
@@ -23,6 +24,10 @@ pub trait Strategy: Send + Sync + 'static {
     /// upstream), and which of its fields the type does not know (for `fieldValidation`).
     /// Implementations call [`check_shape`] with their k8s-openapi type.
     fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String>;
+
+    /// The type's OpenAPI schema: a `$ref` into `generator`'s definitions (which it fills).
+    /// Implementations call `generator.subschema_for::<T>()` with their k8s-openapi type.
+    fn schema(&self, generator: &mut SchemaGenerator) -> Schema;
 
     /// Problems with an object name (default: DNS-1123 subdomain).
     fn validate_name(&self, name: &str) -> Vec<String> {

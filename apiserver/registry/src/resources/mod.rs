@@ -16,10 +16,32 @@ use crate::strategy::Strategy;
 
 fn plain<T>(name_rule: NameRule, tracks_generation: bool) -> Arc<dyn Strategy>
 where
-    T: k8s_openapi::Resource + serde::de::DeserializeOwned + serde::Serialize + Send + Sync + 'static,
+    T: k8s_openapi::Resource
+        + k8s_openapi::schemars::JsonSchema
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + Send
+        + Sync
+        + 'static,
 {
     Arc::new(Plain::<T>::new(name_rule, tracks_generation))
 }
+
+/// The field selectors of core Events (upstream's, but `source`, which upstream reads from
+/// `source.component` or else `reportingComponent`): what `kubectl describe` and
+/// `kubectl events --for` select events by.
+const EVENT_FIELDS: &[&str] = &[
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "type",
+];
 
 /// Every resource served so far.
 pub fn all() -> Vec<Arc<dyn Strategy>> {
@@ -31,8 +53,11 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         Arc::new(core::Pods),
         Arc::new(core::Services),
         plain::<corev1::v1::ServiceAccount>(Subdomain, false),
+        plain::<corev1::v1::Node>(Subdomain, false),
+        plain::<corev1::v1::PersistentVolume>(Subdomain, false),
+        plain::<corev1::v1::PersistentVolumeClaim>(Subdomain, false),
         plain::<corev1::v1::Endpoints>(Subdomain, false),
-        plain::<corev1::v1::Event>(Subdomain, false),
+        Arc::new(Plain::<corev1::v1::Event>::new(Subdomain, false).selecting(EVENT_FIELDS)),
         plain::<corev1::v1::LimitRange>(Subdomain, false),
         plain::<corev1::v1::ResourceQuota>(Subdomain, false),
         plain::<corev1::v1::PodTemplate>(Subdomain, false),

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::strategy::{Strategy, check_shape};
+use k8s_openapi::schemars::{JsonSchema, Schema, SchemaGenerator};
 
 /// Which rule object names follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,7 @@ pub struct Plain<T> {
     resource: &'static ResourceInfo,
     name_rule: NameRule,
     tracks_generation: bool,
+    selectable_fields: &'static [&'static str],
     _type: PhantomData<fn() -> T>,
 }
 
@@ -40,7 +42,14 @@ impl<T: k8s_openapi::Resource> Plain<T> {
     pub fn new(name_rule: NameRule, tracks_generation: bool) -> Self {
         let resource = resources::find(T::GROUP, T::VERSION, T::URL_PATH_SEGMENT)
             .unwrap_or_else(|| panic!("{}/{} is not in the resource table", T::API_VERSION, T::URL_PATH_SEGMENT));
-        Self { resource, name_rule, tracks_generation, _type: PhantomData }
+        Self { resource, name_rule, tracks_generation, selectable_fields: &[], _type: PhantomData }
+    }
+
+    /// Field-selector fields beyond `metadata.name` and `metadata.namespace`, each read at its
+    /// dotted path in the object (default: none).
+    pub fn selecting(mut self, fields: &'static [&'static str]) -> Self {
+        self.selectable_fields = fields;
+        self
     }
 }
 
@@ -58,13 +67,17 @@ fn path_segment_problems(name: &str) -> Vec<String> {
     problems
 }
 
-impl<T: DeserializeOwned + serde::Serialize + Send + Sync + 'static> Strategy for Plain<T> {
+impl<T: DeserializeOwned + serde::Serialize + JsonSchema + Send + Sync + 'static> Strategy for Plain<T> {
     fn resource(&self) -> &'static ResourceInfo {
         self.resource
     }
 
     fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<T>(obj)
+    }
+
+    fn schema(&self, generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<T>()
     }
 
     fn validate_name(&self, name: &str) -> Vec<String> {
@@ -76,6 +89,10 @@ impl<T: DeserializeOwned + serde::Serialize + Send + Sync + 'static> Strategy fo
 
     fn tracks_generation(&self) -> bool {
         self.tracks_generation
+    }
+
+    fn selectable_fields(&self) -> &'static [&'static str] {
+        self.selectable_fields
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::data_keys;
 use crate::object::Object;
 use crate::strategy::{Strategy, check_shape};
+use k8s_openapi::schemars::{Schema, SchemaGenerator};
 
 /// Strategy of `configmaps`.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +27,10 @@ impl Strategy for ConfigMaps {
 
     fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<ConfigMap>(obj)
+    }
+
+    fn schema(&self, generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<ConfigMap>()
     }
 
     fn validate(&self, obj: &Object) -> FieldErrors {

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::metadata::finalizer_problems;
 use crate::object::{Object, meta_str, metadata_mut};
 use crate::strategy::{Strategy, check_shape};
+use k8s_openapi::schemars::{Schema, SchemaGenerator};
 
 /// The label every namespace carries with its own name (upstream since 1.21).
 pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -36,6 +37,10 @@ impl Strategy for Namespaces {
 
     fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<Namespace>(obj)
+    }
+
+    fn schema(&self, generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<Namespace>()
     }
 
     fn validate_name(&self, name: &str) -> Vec<String> {

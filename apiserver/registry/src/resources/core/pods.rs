@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::object::Object;
 use crate::strategy::{Strategy, check_shape};
+use k8s_openapi::schemars::{Schema, SchemaGenerator};
 
 /// Strategy of `pods`.
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +139,10 @@ impl Strategy for Pods {
 
     fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<Pod>(obj)
+    }
+
+    fn schema(&self, generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<Pod>()
     }
 
     fn prepare_for_create(&self, obj: &mut Object) {

@@ -12,6 +12,7 @@ use super::configmaps::immutable_data;
 use super::data_keys;
 use crate::object::Object;
 use crate::strategy::{Strategy, check_shape};
+use k8s_openapi::schemars::{Schema, SchemaGenerator};
 
 /// Strategy of `secrets`.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +54,10 @@ impl Strategy for Secrets {
 
     fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<Secret>(obj)
+    }
+
+    fn schema(&self, generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<Secret>()
     }
 
     fn prepare_for_create(&self, obj: &mut Object) {

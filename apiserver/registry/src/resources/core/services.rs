@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::object::Object;
 use crate::strategy::{Strategy, check_shape};
+use k8s_openapi::schemars::{Schema, SchemaGenerator};
 
 /// The service ClusterIP range: 10.96.0.0/12 (kubeadm's default). 10.96.0.1 is the
 /// `default/kubernetes` Service's.
@@ -56,6 +57,10 @@ impl Strategy for Services {
 
     fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
         check_shape::<Service>(obj)
+    }
+
+    fn schema(&self, generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<Service>()
     }
 
     fn validate_name(&self, name: &str) -> Vec<String> {
