@@ -9,72 +9,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use apiserver_http::testing::RawClient;
 use apiserver_http::{Api, Authenticator, Pki};
 use apiserver_registry::{Registry, WriteOptions, resources};
 use apiserver_store::{RocksStore, Store, StoreOptions};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper::client::conn::http2::SendRequest;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 const CONCURRENCY: [usize; 3] = [1, 16, 64];
 const PODS: usize = 10_000;
 const WATCHERS: usize = 1000;
 const WATCH_WRITES: usize = 1000;
-
-struct Client {
-    send: SendRequest<Full<Bytes>>,
-    token: String,
-}
-
-impl Client {
-    async fn connect(address: std::net::SocketAddr, pki: &Pki) -> Self {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(CertificateDer::from_pem_slice(pki.ca_cert.as_bytes()).unwrap()).unwrap();
-        let mut config =
-            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-        config.alpn_protocols = vec![b"h2".to_vec()];
-        let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
-        tcp.set_nodelay(true).unwrap();
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(ServerName::try_from("localhost").unwrap(), tcp)
-            .await
-            .unwrap();
-        let (send, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls)).await.unwrap();
-        tokio::spawn(connection);
-        Self { send, token: pki.admin_token.clone() }
-    }
-
-    fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Request<Full<Bytes>> {
-        let body = body.map(|b| Bytes::from(serde_json::to_vec(b).unwrap())).unwrap_or_default();
-        Request::builder()
-            .method(method)
-            .uri(format!("https://localhost{path}"))
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("content-type", "application/json")
-            .header("accept", "application/json")
-            .body(Full::new(body))
-            .unwrap()
-    }
-
-    /// Sends a request and reads the whole response; panics unless it is a 2xx.
-    async fn call(&mut self, method: &str, path: &str, body: Option<&Value>) -> Bytes {
-        let response = self.send.send_request(self.request(method, path, body)).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        assert!(status.is_success(), "{method} {path}: {status} {}", String::from_utf8_lossy(&bytes));
-        bytes
-    }
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted.get(((sorted.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or_default()
@@ -134,7 +79,7 @@ async fn run(phase: Duration) {
             .map(|c| {
                 let (pki, value) = (pki.clone(), value.clone());
                 tokio::spawn(async move {
-                    let mut client = Client::connect(address, &pki).await;
+                    let mut client = RawClient::connect(address, &pki).await;
                     let mut latencies = Vec::new();
                     for n in 0u64.. {
                         if Instant::now() >= deadline {
@@ -158,7 +103,7 @@ async fn run(phase: Duration) {
         println!("| create ConfigMap (1 KiB) | {clients} | {rate:.0} | {} | {} |", ms(p50), ms(p99));
     }
 
-    let mut client = Client::connect(address, &pki).await;
+    let mut client = RawClient::connect(address, &pki).await;
     let mut gets = Vec::new();
     for _ in 0..2000 {
         let t = Instant::now();
@@ -210,11 +155,11 @@ async fn run(phase: Duration) {
     let mut watchers = Vec::new();
     for w in 0..WATCHERS {
         if w % 100 == 0 {
-            watchers.push((Client::connect(address, &pki).await, Vec::new()));
+            watchers.push((RawClient::connect(address, &pki).await, Vec::new()));
         }
         let (client, streams) = watchers.last_mut().unwrap();
         let path = format!("/api/v1/namespaces/watched/configmaps?watch=1&timeoutSeconds=600&n={w}");
-        let response = client.send.send_request(client.request("GET", &path, None)).await.unwrap();
+        let response = client.open(&path).await;
         streams.push(response.into_body());
     }
     namespaces.create(None, json!({"metadata": {"name": "watched"}}), WriteOptions::default()).await.ok();
@@ -246,7 +191,7 @@ async fn run(phase: Duration) {
             }));
         }
     }
-    let mut writer = Client::connect(address, &pki).await;
+    let mut writer = RawClient::connect(address, &pki).await;
     let written = Instant::now();
     for n in 0..WATCH_WRITES {
         let sent = bench_start.elapsed().as_nanos().to_string();

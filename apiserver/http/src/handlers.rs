@@ -9,11 +9,11 @@ use apiserver_machinery::ApiError;
 use apiserver_machinery::resource_version::ReadParams;
 use apiserver_machinery::resources::Verb as ResourceVerb;
 use apiserver_registry::{
-    DeleteOptions, Deleted, ListOptions, PatchType, Propagation, Registry, WatchOptions, WriteOptions,
+    Applied, DeleteOptions, Deleted, ListOptions, PatchType, Propagation, Registry, WatchOptions, WriteOptions,
 };
 use bytes::Bytes;
 use futures::StreamExt;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::UnsyncBoxBody};
 use hyper::body::{Frame, Incoming};
@@ -21,8 +21,11 @@ use rustls::pki_types::CertificateDer;
 use serde_json::{Value, json};
 
 use crate::authn::Authenticator;
+use crate::body;
 use crate::discovery::{AGGREGATED_V2, Discovery, wants_aggregated};
 use crate::metrics::{Metrics, RequestLabels};
+use crate::openapi::OpenApi;
+use crate::partial_metadata;
 use crate::request_info::{self, RequestInfo, Verb};
 use crate::reviews::Review;
 use crate::table::{table, wants_table};
@@ -46,6 +49,7 @@ pub struct Api {
     discovery: Discovery,
     authn: Authenticator,
     server_address: String,
+    openapi: OpenApi,
 }
 
 impl std::fmt::Debug for Api {
@@ -54,7 +58,7 @@ impl std::fmt::Debug for Api {
     }
 }
 
-fn full(bytes: impl Into<Bytes>) -> Body {
+pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed_unsync()
 }
 
@@ -91,11 +95,69 @@ fn dry_run(query: &HashMap<String, String>) -> Result<bool, ApiError> {
     }
 }
 
+/// The request's `User-Agent` ("" when absent).
+fn user_agent<B>(req: &Request<B>) -> String {
+    req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+/// Longest `fieldManager` upstream accepts.
+const FIELD_MANAGER_MAX_BYTES: usize = 128;
+
+/// Whether upstream counts a character as printable (Go's `unicode.IsPrint`, approximately).
+fn printable(c: char) -> bool {
+    c == ' ' || !(c.is_control() || c.is_whitespace())
+}
+
+/// The options of a write (`request` names them in errors: `CreateOptions`, `UpdateOptions`,
+/// `PatchOptions`): `dryRun`, `force` (apply patches only) and the field manager, which is
+/// `fieldManager` (required for apply), else the User-Agent up to its first `/`
+/// (`kubectl/v1.35.2 (linux/amd64) ...` records `kubectl`), as upstream records writes.
+fn write_options(
+    query: &HashMap<String, String>,
+    user_agent: &str,
+    request: &str,
+    patch: Option<PatchType>,
+) -> Result<WriteOptions, ApiError> {
+    use apiserver_machinery::field::{FieldError, FieldErrors, Path};
+    let mut errors = FieldErrors::default();
+    let explicit = query.get("fieldManager").filter(|m| !m.is_empty());
+    if let Some(manager) = explicit {
+        if manager.len() > FIELD_MANAGER_MAX_BYTES {
+            errors.push(FieldError::too_long("fieldManager", FIELD_MANAGER_MAX_BYTES));
+        }
+        for (i, _) in manager.chars().enumerate().filter(|(_, c)| !printable(*c)) {
+            let path = Path::new("fieldManager").index(i);
+            errors.push(FieldError::invalid(path, manager.as_str(), "all characters must be printable"));
+        }
+    }
+    let apply = patch == Some(PatchType::Apply);
+    if apply && explicit.is_none() {
+        errors.push(FieldError::required("fieldManager", "is required for apply patch"));
+    }
+    if request == "PatchOptions" && !apply && query.contains_key("force") {
+        errors.push(FieldError::forbidden("force", "may not be specified for non-apply patch"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(
+            apiserver_machinery::GroupKind { group: "meta.k8s.io", kind: request },
+            "",
+            &errors,
+        ));
+    }
+    let from_agent = || -> String {
+        let product = user_agent.split('/').next().unwrap_or_default();
+        product.chars().filter(|c| printable(*c)).take(FIELD_MANAGER_MAX_BYTES).collect()
+    };
+    let field_manager = explicit.cloned().or_else(|| Some(from_agent()).filter(|m| !m.is_empty()));
+    Ok(WriteOptions { dry_run: dry_run(query)?, field_manager, force: apply && flag(query, "force") == Some(true) })
+}
+
 impl Api {
     /// The API over these registries; `server_address` is what `/api` advertises.
     pub fn new(registries: Vec<Registry>, authn: Authenticator, server_address: String) -> Self {
         let mut served: Vec<_> = registries.iter().map(Registry::resource).collect();
         served.extend(Review::RESOURCES.iter().filter_map(|(g, v, r)| apiserver_machinery::resources::find(g, v, r)));
+        let openapi = OpenApi::new(served.clone());
         let discovery = Discovery::new(served);
         let registries = registries
             .into_iter()
@@ -105,7 +167,7 @@ impl Api {
             })
             .collect();
         let (stopping, _) = tokio::sync::watch::channel(false);
-        Self { metrics: Metrics::default(), stopping, registries, discovery, authn, server_address }
+        Self { metrics: Metrics::default(), stopping, registries, discovery, authn, server_address, openapi }
     }
 
     /// Ends every open watch (each response completes normally, so clients watch again from
@@ -177,6 +239,11 @@ impl Api {
         }
         let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        if req.method() == Method::GET
+            && let Some(answer) = self.openapi.serve(&path, query, &accept)
+        {
+            return answer;
+        }
         if req.method() == Method::GET {
             let aggregated = wants_aggregated(&accept);
             let document = match segments.as_slice() {
@@ -201,7 +268,7 @@ impl Api {
         if let Some(review) = Review::of(&info) {
             // Typed clients send reviews as protobuf; the answer needs at most the JSON spec.
             let (content_type, body) = read_body(req).await?;
-            let body = parse_json(content_type.as_deref(), &body).ok();
+            let body = body::decode(content_type.as_deref(), &body).ok();
             return Ok(json_response(StatusCode::CREATED, &review.answer(&user, body)?, "application/json"));
         }
         self.resource(req, info, query, &accept).await
@@ -271,7 +338,8 @@ impl Api {
         if scale {
             let name = info.name.as_deref().unwrap_or_default();
             let namespace = info.namespace.as_deref();
-            let options = WriteOptions { dry_run: dry_run(query)? };
+            let request = if info.verb == Verb::Update { "UpdateOptions" } else { "PatchOptions" };
+            let options = write_options(query, &user_agent(&req), request, None)?;
             let scale = match info.verb {
                 Verb::Get => registry.get_scale(namespace, name).await?,
                 Verb::Update => registry.update_scale(namespace, name, read_json(req).await?, options).await?,
@@ -300,14 +368,24 @@ impl Api {
             allow_watch_bookmarks: flag(query, "allowWatchBookmarks"),
         };
         let as_table = wants_table(accept);
+        let as_yaml = body::wants_yaml(accept);
+        let as_metadata = partial_metadata::wanted_version(accept);
         let respond = |code: StatusCode, value: Value| -> Response<Body> {
-            if as_table {
+            if let Some(version) = as_metadata {
+                json_response(code, &partial_metadata::convert(&value, version), "application/json")
+            } else if as_table {
                 let items = match value.get("items").and_then(Value::as_array) {
                     Some(items) => items.clone(),
                     None => vec![value.clone()],
                 };
                 let list_meta = value.get("items").and(value.get("metadata")).cloned().unwrap_or(json!({}));
                 json_response(code, &table(resource, &items, list_meta, jiff::Timestamp::now()), "application/json")
+            } else if as_yaml {
+                Response::builder()
+                    .status(code)
+                    .header(CONTENT_TYPE, "application/yaml")
+                    .body(full(body::to_yaml(&value)))
+                    .expect("static response parts are valid")
             } else {
                 json_response(code, &value, "application/json")
             }
@@ -351,6 +429,8 @@ impl Api {
                         let object = std::mem::take(&mut event.object);
                         event.object =
                             table(resource, &[object], json!({"resourceVersion": rv}), jiff::Timestamp::now());
+                    } else if let Some(version) = as_metadata.filter(|_| event.kind != "ERROR") {
+                        event.object = partial_metadata::convert(&event.object, version);
                     }
                     let mut line = serde_json::to_vec(&event.to_json()).expect("JSON values serialise");
                     line.push(b'\n');
@@ -363,32 +443,45 @@ impl Api {
                     .expect("valid"))
             }
             Verb::Create => {
-                let dry_run = dry_run(query)?;
+                let options = write_options(query, &user_agent(&req), "CreateOptions", None)?;
                 let validation = field_validation(query)?;
-                let body = read_json(req).await?;
-                let warnings = check_fields(registry, &body, validation)?;
-                let obj = registry.create(namespace, body, WriteOptions { dry_run }).await?;
+                let (body, duplicates) = read_object(req).await?;
+                let warnings = check_fields(registry, &body, &duplicates, validation)?;
+                let obj = registry.create(namespace, body, options).await?;
                 Ok(with_warnings(respond(StatusCode::CREATED, Value::Object(obj)), &warnings))
             }
             Verb::Update => {
-                let dry_run = dry_run(query)?;
+                let options = write_options(query, &user_agent(&req), "UpdateOptions", None)?;
                 let validation = field_validation(query)?;
-                let body = read_json(req).await?;
-                let warnings = check_fields(registry, &body, validation)?;
+                let (body, duplicates) = read_object(req).await?;
+                let warnings = check_fields(registry, &body, &duplicates, validation)?;
                 let obj = if status {
-                    registry.update_status(namespace, name, body, WriteOptions { dry_run }).await?
+                    registry.update_status(namespace, name, body, options).await?
                 } else {
-                    registry.update(namespace, name, body, WriteOptions { dry_run }).await?
+                    registry.update(namespace, name, body, options).await?
                 };
                 Ok(with_warnings(respond(StatusCode::OK, Value::Object(obj)), &warnings))
             }
             Verb::Patch => {
-                let options = WriteOptions { dry_run: dry_run(query)? };
+                let user_agent = user_agent(&req);
                 let validation = field_validation(query)?;
                 let (kind, patch) = read_patch(req).await?;
+                let options = write_options(query, &user_agent, "PatchOptions", Some(kind))?;
                 // Merge-style patches mirror the object, so their unknown fields are the object's.
                 let warnings =
-                    if kind == PatchType::Json { Vec::new() } else { check_fields(registry, &patch, validation)? };
+                    if kind == PatchType::Json { Vec::new() } else { check_fields(registry, &patch, &[], validation)? };
+                if kind == PatchType::Apply {
+                    let applied = if status {
+                        registry.apply_status(namespace, name, &patch, options).await?
+                    } else {
+                        registry.apply(namespace, name, &patch, options).await?
+                    };
+                    let (code, obj) = match applied {
+                        Applied::Created(obj) => (StatusCode::CREATED, obj),
+                        Applied::Updated(obj) => (StatusCode::OK, obj),
+                    };
+                    return Ok(with_warnings(respond(code, Value::Object(obj)), &warnings));
+                }
                 let obj = if status {
                     registry.patch_status(namespace, name, kind, &patch, options).await?
                 } else {
@@ -538,14 +631,6 @@ async fn read_body(req: Request<Incoming>) -> Result<(Option<String>, Bytes), Ap
     Ok((content_type, body))
 }
 
-fn parse_json(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
-    let media = content_type.unwrap_or("application/json").split(';').next().unwrap_or("").trim();
-    if media != "application/json" && !media.is_empty() {
-        return Err(ApiError::unsupported_media_type(&["application/json"]));
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))
-}
-
 /// `fieldValidation`: what to do about fields the type does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FieldValidation {
@@ -565,18 +650,28 @@ fn field_validation(query: &HashMap<String, String>) -> Result<FieldValidation, 
     }
 }
 
-/// Applies `fieldValidation` to a body: Strict refuses unknown fields (400), Warn returns the
-/// warnings to send as `Warning` headers, Ignore says nothing.
-fn check_fields(registry: &Registry, body: &Value, mode: FieldValidation) -> Result<Vec<String>, ApiError> {
+/// Applies `fieldValidation` to a body with the fields its JSON repeated: Strict refuses
+/// unknown and duplicate fields (400), Warn returns the warnings to send as `Warning` headers,
+/// Ignore says nothing.
+fn check_fields(
+    registry: &Registry,
+    body: &Value,
+    duplicates: &[String],
+    mode: FieldValidation,
+) -> Result<Vec<String>, ApiError> {
     if mode == FieldValidation::Ignore {
         return Ok(Vec::new());
     }
-    let unknown: Vec<String> =
-        registry.unknown_fields(body).into_iter().map(|f| format!("unknown field \"{f}\"")).collect();
-    if mode == FieldValidation::Strict && !unknown.is_empty() {
-        return Err(ApiError::bad_request(format!("strict decoding error: {}", unknown.join(", "))));
+    let problems: Vec<String> = registry
+        .unknown_fields(body)
+        .into_iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .chain(duplicates.iter().map(|f| format!("duplicate field \"{f}\"")))
+        .collect();
+    if mode == FieldValidation::Strict && !problems.is_empty() {
+        return Err(ApiError::bad_request(format!("strict decoding error: {}", problems.join(", "))));
     }
-    Ok(unknown)
+    Ok(problems)
 }
 
 /// Adds one `Warning: 299 - "..."` header per warning.
@@ -597,13 +692,24 @@ async fn read_patch(req: Request<Incoming>) -> Result<(PatchType, Value), ApiErr
         .as_deref()
         .and_then(PatchType::from_content_type)
         .ok_or_else(|| ApiError::unsupported_media_type(PatchType::ACCEPTED))?;
-    let patch = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))?;
+    // A server-side apply body is YAML (JSON included).
+    let patch = if kind == PatchType::Apply {
+        body::parse_yaml(&body)?
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))?
+    };
     Ok((kind, patch))
+}
+
+/// An object body and the fields it repeats.
+async fn read_object(req: Request<Incoming>) -> Result<(Value, Vec<String>), ApiError> {
+    let (content_type, body) = read_body(req).await?;
+    body::decode_tracking_duplicates(content_type.as_deref(), &body)
 }
 
 async fn read_json(req: Request<Incoming>) -> Result<Value, ApiError> {
     let (content_type, body) = read_body(req).await?;
-    parse_json(content_type.as_deref(), &body)
+    body::decode(content_type.as_deref(), &body)
 }
 
 async fn read_optional_json(req: Request<Incoming>) -> Result<Option<Value>, ApiError> {
@@ -611,7 +717,7 @@ async fn read_optional_json(req: Request<Incoming>) -> Result<Option<Value>, Api
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    parse_json(content_type.as_deref(), &body).map(Some)
+    body::decode(content_type.as_deref(), &body).map(Some)
 }
 
 /// `/version`: Kubernetes v1.35.

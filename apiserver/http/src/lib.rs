@@ -8,9 +8,12 @@
 //! start and builds the rustls configuration.
 
 pub mod authn;
+pub mod body;
 pub mod discovery;
 pub mod handlers;
 pub mod metrics;
+pub mod openapi;
+pub mod partial_metadata;
 pub mod request_info;
 pub mod reviews;
 pub mod server;

@@ -1,6 +1,8 @@
 //! Reviews: virtual resources answered from the request itself, never stored.
 //! `SelfSubjectReview` (`kubectl auth whoami`) reports the caller; `SelfSubjectAccessReview`
-//! (`kubectl auth can-i`) says yes to every authenticated user until RBAC enforcement lands.
+//! (`kubectl auth can-i`) says yes to every authenticated user until RBAC enforcement lands, and
+//! `SelfSubjectRulesReview` (`kubectl auth can-i --list`) lists the matching rules: every verb on
+//! every resource and every non-resource URL.
 
 use apiserver_machinery::ApiError;
 use serde_json::{Value, json};
@@ -15,6 +17,8 @@ pub enum Review {
     SelfSubject,
     /// `authorization.k8s.io/v1 SelfSubjectAccessReview`
     SelfSubjectAccess,
+    /// `authorization.k8s.io/v1 SelfSubjectRulesReview`
+    SelfSubjectRules,
 }
 
 impl Review {
@@ -22,6 +26,7 @@ impl Review {
     pub const RESOURCES: &'static [(&'static str, &'static str, &'static str)] = &[
         ("authentication.k8s.io", "v1", "selfsubjectreviews"),
         ("authorization.k8s.io", "v1", "selfsubjectaccessreviews"),
+        ("authorization.k8s.io", "v1", "selfsubjectrulesreviews"),
     ];
 
     /// The review a request creates, if it is one.
@@ -32,6 +37,7 @@ impl Review {
         match (info.group.as_str(), info.resource.as_str()) {
             ("authentication.k8s.io", "selfsubjectreviews") => Some(Self::SelfSubject),
             ("authorization.k8s.io", "selfsubjectaccessreviews") => Some(Self::SelfSubjectAccess),
+            ("authorization.k8s.io", "selfsubjectrulesreviews") => Some(Self::SelfSubjectRules),
             _ => None,
         }
     }
@@ -60,6 +66,20 @@ impl Review {
                     "metadata": {"creationTimestamp": null},
                     "spec": spec,
                     "status": {"allowed": true, "reason": "every authenticated user is allowed (RBAC is not enforced yet)"},
+                }))
+            }
+            Self::SelfSubjectRules => {
+                let namespace = body.as_ref().and_then(|b| b.pointer("/spec/namespace")).cloned();
+                Ok(json!({
+                    "kind": "SelfSubjectRulesReview",
+                    "apiVersion": "authorization.k8s.io/v1",
+                    "metadata": {"creationTimestamp": null},
+                    "spec": {"namespace": namespace.unwrap_or(json!(""))},
+                    "status": {
+                        "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                        "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+                        "incomplete": false,
+                    },
                 }))
             }
         }

@@ -3,11 +3,13 @@
 //! installs. Without that kubectl the tests say so loudly and skip, except under CI=true where
 //! a missing kubectl is a failure.
 
+mod verbs;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use apiserver_http::testing::kubectl_binary;
+use apiserver_http::testing::{RawClient, helm_binary, kubectl_binary};
 use apiserver_http::{Api, Authenticator, Pki};
 use apiserver_registry::{Registry, WriteOptions, resources};
 use apiserver_store::{MemoryStore, Store, StoreOptions};
@@ -74,6 +76,11 @@ impl Cluster {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// A raw HTTP client for what kubectl cannot send.
+    async fn raw(&self) -> RawClient {
+        RawClient::connect(self.url.trim_start_matches("https://").parse().unwrap(), &self.pki).await
+    }
+
     fn write(&self, name: &str, value: &Value) -> String {
         let path = self.path(name);
         std::fs::write(&path, value.to_string()).unwrap();
@@ -114,7 +121,7 @@ async fn kubectl_create_get_and_delete_a_configmap() {
         "cm.json",
         &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web-config", "labels": {"app": "web"}}, "data": {"a": "1", "b": "2"}}),
     );
-    let created = cluster.kubectl(&["create", "-f", &manifest, "--validate=false"]).await;
+    let created = cluster.kubectl(&["create", "-f", &manifest]).await;
     assert_eq!(created.trim(), "configmap/web-config created");
     let table = cluster.kubectl(&["get", "configmaps"]).await;
     let mut lines = table.lines();
@@ -129,7 +136,7 @@ async fn kubectl_create_get_and_delete_a_configmap() {
     let all = cluster.kubectl(&["get", "cm", "-A", "--show-labels"]).await;
     assert!(all.lines().nth(1).unwrap().starts_with("default"), "{all}");
     assert!(all.contains("app=web"), "{all}");
-    let duplicate = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &manifest, "--validate=false"]).await;
+    let duplicate = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &manifest]).await;
     assert!(stderr(&duplicate).contains("AlreadyExists"), "{}", stderr(&duplicate));
     let deleted = cluster.kubectl(&["delete", "cm", "web-config"]).await;
     assert_eq!(deleted.trim(), "configmap \"web-config\" deleted from default namespace");
@@ -143,7 +150,7 @@ async fn kubectl_sees_invalid_objects_as_422_with_causes() {
     let Some(cluster) = Cluster::start().await else { return };
     let manifest =
         cluster.write("bad.json", &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}}));
-    let out = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &manifest, "--validate=false"]).await;
+    let out = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &manifest]).await;
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\""),
@@ -162,7 +169,7 @@ async fn namespaces_list_and_terminate() {
     cluster.kubectl(&["create", "namespace", "team-a", "--dry-run=client", "-o", "json"]).await;
     let manifest =
         cluster.write("ns.json", &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}));
-    cluster.kubectl(&["create", "-f", &manifest, "--validate=false"]).await;
+    cluster.kubectl(&["create", "-f", &manifest]).await;
     cluster.kubectl(&["delete", "namespace", "team-a", "--wait=false"]).await;
     let phase = cluster.kubectl(&["get", "namespace", "team-a", "-o", "jsonpath={.status.phase}"]).await;
     assert_eq!(phase, "Terminating");
@@ -204,7 +211,7 @@ async fn raw_watch_streams_events_until_its_timeout() {
     let Some(cluster) = Cluster::start().await else { return };
     let manifest =
         cluster.write("cm.json", &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w"}}));
-    cluster.kubectl(&["create", "-f", &manifest, "--validate=false"]).await;
+    cluster.kubectl(&["create", "-f", &manifest]).await;
     let events =
         cluster.kubectl(&["get", "--raw", "/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1"]).await;
     let first: Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
@@ -216,7 +223,7 @@ async fn raw_watch_streams_events_until_its_timeout() {
         async {
             tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
             let later = cluster.write("later.json", &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "later"}, "data": {"a": "1", "b": "2", "c": "3"}}));
-            cluster.kubectl(&["create", "-f", &later, "--validate=false"]).await;
+            cluster.kubectl(&["create", "-f", &later]).await;
         }
     );
     let mut lines = watched.lines();
@@ -234,7 +241,7 @@ async fn kubectl_label_annotate_and_patch() {
         "cm.json",
         &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "p"}, "data": {"k": "v"}}),
     );
-    cluster.kubectl(&["create", "-f", &manifest, "--validate=false"]).await;
+    cluster.kubectl(&["create", "-f", &manifest]).await;
     assert_eq!(cluster.kubectl(&["label", "cm", "p", "tier=web"]).await.trim(), "configmap/p labeled");
     assert_eq!(cluster.kubectl(&["annotate", "cm", "p", "note=hello"]).await.trim(), "configmap/p annotated");
     cluster.kubectl(&["patch", "cm", "p", "--type=merge", "-p", r#"{"data":{"k":"merged"}}"#]).await;
@@ -276,7 +283,7 @@ async fn verbs_a_resource_does_not_serve_are_405() {
         "big.json",
         &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}, "data": {"k": "x".repeat(4 * 1024 * 1024)}}),
     );
-    let out = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &big, "--validate=false"]).await;
+    let out = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &big]).await;
     assert!(stderr(&out).contains("too large") || stderr(&out).contains("413"), "{}", stderr(&out));
 }
 
@@ -328,7 +335,7 @@ async fn kubectl_scale_through_the_scale_subresource() {
             "replicas": 1, "selector": {"matchLabels": {"app": "web"}},
             "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}),
     );
-    cluster.kubectl(&["create", "-f", &deployment, "--validate=false"]).await;
+    cluster.kubectl(&["create", "-f", &deployment]).await;
     assert_eq!(
         cluster.kubectl(&["scale", "deployment", "web", "--replicas=3"]).await.trim(),
         "deployment.apps/web scaled"
@@ -359,7 +366,7 @@ async fn kubectl_apply_patch_and_edit_use_strategic_merge_patch() {
                 {"name": "sidecar", "image": "busybox"}]}}}})
     };
     let file = cluster.write("apply.json", &manifest("nginx:1"));
-    let apply = ["apply", "-f", file.as_str(), "--validate=false"];
+    let apply = ["apply", "-f", file.as_str()];
     assert_eq!(cluster.kubectl(&apply).await.trim(), "deployment.apps/web created");
     assert_eq!(cluster.kubectl(&apply).await.trim(), "deployment.apps/web unchanged");
     cluster.write("apply.json", &manifest("nginx:2"));
@@ -377,7 +384,7 @@ async fn kubectl_apply_patch_and_edit_use_strategic_merge_patch() {
     let out = Command::new(&cluster.kubectl)
         .arg("--kubeconfig")
         .arg(cluster.path("admin.kubeconfig"))
-        .args(["edit", "deployment", "web", "--validate=false"])
+        .args(["edit", "deployment", "web"])
         .env("KUBE_EDITOR", "sed -i s/nginx:2/nginx:3/")
         .output()
         .unwrap();
@@ -409,6 +416,138 @@ async fn field_validation_strict_warn_and_ignore() {
         .await;
     assert!(!out.status.success());
     assert!(stderr(&out).contains("strict decoding error: unknown field \"bogus\""), "{}", stderr(&out));
+    // Repeated fields: a warning by default, refused under Strict; the last value wins.
+    let mut raw = cluster.raw().await;
+    let repeated = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"d"},"data":{"k":"1","k":"2"}}"#;
+    let collection = "/api/v1/namespaces/default/configmaps";
+    let strict = raw
+        .send("POST", &format!("{collection}?fieldValidation=Strict"), "application/json", "application/json", repeated)
+        .await;
+    assert_eq!(strict.status, 400);
+    assert!(strict.json()["message"].as_str().unwrap().contains("duplicate field \"data.k\""), "{:?}", strict.json());
+    let warned = raw.send("POST", collection, "application/json", "application/json", repeated).await;
+    assert_eq!(warned.status, 201);
+    assert_eq!(warned.json()["data"]["k"], "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_explain_reads_the_openapi_documents() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let out = cluster.kubectl(&["explain", "pods.spec.containers.ports"]).await;
+    assert!(out.contains("KIND:") && out.contains("Pod"), "{out}");
+    assert!(out.contains("containerPort") && out.contains("<integer> -required-"), "{out}");
+    let out = cluster.kubectl(&["explain", "deployments", "--api-version=apps/v1"]).await;
+    assert!(out.contains("GROUP:") && out.contains("apps") && out.contains("spec\t<DeploymentSpec>"), "{out}");
+    let out = cluster.kubectl_with("admin.kubeconfig", &["explain", "pods.spec.nonsense"]).await;
+    assert!(!out.status.success() && stderr(&out).contains("nonsense"), "{}", stderr(&out));
+}
+
+/// kubectl's default validation (`--validate=strict`) finds `fieldValidation` in the OpenAPI
+/// documents and leaves unknown fields to the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_validates_through_the_server_by_default() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let bad = cluster.write(
+        "bad.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bad"}, "data": {"k": "v"}, "bogus": 1}),
+    );
+    let out = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &bad]).await;
+    assert!(!out.status.success(), "strict validation refuses unknown fields");
+    assert!(stderr(&out).contains("unknown field \"bogus\""), "{}", stderr(&out));
+    let out = cluster.kubectl_with("admin.kubeconfig", &["apply", "-f", &bad, "--validate=warn"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown field \"bogus\""), "{}", stderr(&out));
+}
+
+/// Typed kubectl commands send protobuf bodies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_create_generators_send_protobuf() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let file = cluster.path("settings.txt");
+    std::fs::write(&file, "a=1\nb=2\n").unwrap();
+    let from_file = format!("--from-file={}", file.display());
+    cluster.kubectl(&["create", "configmap", "cm", &from_file, "--from-literal=k=v"]).await;
+    let cm: Value = serde_json::from_str(&cluster.kubectl(&["get", "configmap", "cm", "-o", "json"]).await).unwrap();
+    assert_eq!(cm["data"], json!({"settings.txt": "a=1\nb=2\n", "k": "v"}));
+    cluster.kubectl(&["create", "secret", "generic", "s", "--from-literal=password=hunter2"]).await;
+    let secret = cluster.kubectl(&["get", "secret", "s", "-o", "jsonpath={.data.password}"]).await;
+    assert_eq!(secret, "aHVudGVyMg==");
+    cluster.kubectl(&["create", "deployment", "web", "--image=nginx:1.27", "--replicas=3", "--port=80"]).await;
+    let deploy: Value = serde_json::from_str(&cluster.kubectl(&["get", "deploy", "web", "-o", "json"]).await).unwrap();
+    assert_eq!(deploy["spec"]["replicas"], 3);
+    assert_eq!(deploy["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27");
+    assert_eq!(deploy["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"], 80);
+    assert_eq!(deploy["spec"]["selector"]["matchLabels"], json!({"app": "web"}));
+    cluster.kubectl(&["create", "namespace", "team-a"]).await;
+    cluster.kubectl(&["create", "service", "clusterip", "web", "--tcp=80:8080"]).await;
+    let svc: Value = serde_json::from_str(&cluster.kubectl(&["get", "svc", "web", "-o", "json"]).await).unwrap();
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+    assert!(svc["spec"]["clusterIP"].as_str().unwrap().starts_with("10."), "{svc}");
+    cluster.kubectl(&["create", "job", "once", "--image=busybox", "--", "true"]).await;
+    cluster.kubectl(&["create", "cronjob", "nightly", "--image=busybox", "--schedule=0 3 * * *", "--", "true"]).await;
+    cluster.kubectl(&["create", "serviceaccount", "robot"]).await;
+    cluster.kubectl(&["create", "role", "reader", "--verb=get,list", "--resource=pods"]).await;
+    cluster.kubectl(&["create", "rolebinding", "read", "--role=reader", "--serviceaccount=default:robot"]).await;
+    let names = cluster.kubectl(&["get", "jobs,cronjobs,serviceaccounts,roles,rolebindings", "-o", "name"]).await;
+    for name in [
+        "job.batch/once",
+        "cronjob.batch/nightly",
+        "serviceaccount/robot",
+        "role.rbac.authorization.k8s.io/reader",
+        "rolebinding.rbac.authorization.k8s.io/read",
+    ] {
+        assert!(names.contains(name), "{name} missing from {names}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yaml_and_protobuf_bodies_yaml_answers_and_bad_bodies() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let mut raw = cluster.raw().await;
+    let collection = "/api/v1/namespaces/default/configmaps";
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  k: v\n";
+    let created = raw.send("POST", collection, "application/yaml", "application/yaml", yaml).await;
+    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(created.content_type, "application/yaml");
+    let text = String::from_utf8_lossy(&created.body);
+    assert!(text.contains("name: from-yaml") && text.contains("k: v"), "{text}");
+    let got = raw.send("GET", &format!("{collection}/from-yaml"), "", "application/json", "").await;
+    assert_eq!(got.json()["data"], json!({"k": "v"}));
+    for (content_type, body, code) in [
+        ("application/yaml", "a: [", 400),
+        ("application/json", "{\"a\":", 400),
+        ("application/vnd.kubernetes.protobuf", "k8s\0\x0a\x7f", 400),
+        ("text/plain", "hello", 415),
+    ] {
+        let answer = raw.send("POST", collection, content_type, "application/json", body).await;
+        assert_eq!(answer.status, code, "{content_type}: {}", String::from_utf8_lossy(&answer.body));
+        assert_eq!(answer.json()["kind"], "Status");
+    }
+    let deep = "[".repeat(200_000);
+    assert_eq!(raw.send("POST", collection, "application/json", "application/json", deep).await.status, 400);
+    let listed = raw.send("GET", collection, "", "application/json", "").await.json();
+    let names: Vec<&str> =
+        listed["items"].as_array().unwrap().iter().filter_map(|i| i["metadata"]["name"].as_str()).collect();
+    assert_eq!(names, ["from-yaml"], "bad bodies stored nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_are_served_with_hashes() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let mut raw = cluster.raw().await;
+    let index = raw.send("GET", "/openapi/v3", "", "application/json", "").await.json();
+    let url = index["paths"]["api/v1"]["serverRelativeURL"].as_str().unwrap().to_string();
+    let doc = raw.send("GET", &url, "", "application/json", "").await;
+    assert_eq!(doc.status, 200);
+    let doc = doc.json();
+    assert!(doc["components"]["schemas"]["io.k8s.api.core.v1.Pod"].is_object());
+    let stale = raw.send("GET", "/openapi/v3/api/v1?hash=STALE", "", "application/json", "").await;
+    assert_eq!(stale.status, 301);
+    let v2 = raw.send("GET", "/openapi/v2", "", "application/json", "").await.json();
+    assert_eq!(v2["swagger"], "2.0");
+    let protobuf_only =
+        raw.send("GET", "/openapi/v2", "", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", "").await;
+    assert_eq!(protobuf_only.status, 406);
 }
 
 /// `metadata.resourceVersion` and the managers of `kubectl get -o json --show-managed-fields`.
@@ -519,4 +658,240 @@ async fn raw_server_side_apply_takes_yaml_and_needs_a_field_manager() {
     let conflict = raw.send("PATCH", &with_manager, "application/apply-patch+yaml", "application/json", yaml).await;
     assert_eq!(conflict.status, 409, "{}", String::from_utf8_lossy(&conflict.body));
     assert_eq!(conflict.json()["details"]["causes"][0]["field"], ".data.k");
+}
+
+/// helm 4 (server-side apply by default, releases stored as Secrets): create a chart, install,
+/// list, upgrade, roll back, uninstall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_chart_lifecycle() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let Some(helm_path) = helm_binary() else { return };
+    let helm = |args: &[&str]| {
+        let out = Command::new(&helm_path)
+            .args(args)
+            .current_dir(cluster.dir.path())
+            .env("KUBECONFIG", cluster.path("admin.kubeconfig"))
+            .env("HELM_CACHE_HOME", cluster.path("helm/cache"))
+            .env("HELM_CONFIG_HOME", cluster.path("helm/config"))
+            .env("HELM_DATA_HOME", cluster.path("helm/data"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "helm {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    helm(&["create", "web"]);
+    let install = helm(&["install", "site", "./web"]);
+    assert!(install.contains("STATUS: deployed"), "{install}");
+    assert!(helm(&["list"]).contains("site"));
+    let replicas = ["get", "deployment", "site-web", "-o", "jsonpath={.spec.replicas}"];
+    assert_eq!(cluster.kubectl(&replicas).await, "1");
+    let managers = [
+        "get",
+        "deployment",
+        "site-web",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    ];
+    assert_eq!(cluster.kubectl(&managers).await, "helm", "helm applies server-side");
+    helm(&["upgrade", "site", "./web", "--set", "replicaCount=3"]);
+    assert_eq!(cluster.kubectl(&replicas).await, "3");
+    let history = helm(&["history", "site"]);
+    assert!(history.contains("superseded") && history.contains("Upgrade complete"), "{history}");
+    helm(&["rollback", "site", "1"]);
+    assert_eq!(cluster.kubectl(&replicas).await, "1");
+    let releases = cluster.kubectl(&["get", "secrets", "-l", "owner=helm", "-o", "name"]).await;
+    assert_eq!(releases.lines().count(), 3, "one release Secret per revision: {releases}");
+    helm(&["uninstall", "site"]);
+    let left = cluster.kubectl(&["get", "deployments,services,serviceaccounts,secrets", "-o", "name"]).await;
+    assert!(!left.contains("site"), "{left}");
+}
+
+/// `kubectl get` and `get -o wide` print upstream's columns for each kind: the server's Table
+/// carries every column with its priority, and kubectl shows the wide ones only with `-o wide`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_get_prints_upstream_columns_per_kind() {
+    let Some(cluster) = Cluster::start().await else { return };
+    /// The cells of a `kubectl get` line (columns are at least three spaces apart).
+    fn columns(line: &str) -> Vec<&str> {
+        line.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect()
+    }
+    let ago = |seconds: i64| {
+        let t = jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_secs(seconds)).unwrap();
+        t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    };
+    // The header and first row of `kubectl get <args>`.
+    let get = async |args: &[&str]| {
+        let out = cluster.kubectl(&[&["get"][..], args].concat()).await;
+        let mut lines = out.lines().map(|l| columns(l).into_iter().map(str::to_string).collect::<Vec<_>>());
+        (lines.next().unwrap(), lines.next().unwrap_or_default())
+    };
+    let create = async |name: &str, object: Value| {
+        let file = cluster.write(name, &object);
+        cluster.kubectl(&["create", "-f", &file]).await;
+    };
+    let status = async |kind: &str, name: &str, status: Value| {
+        let patch = json!({ "status": status }).to_string();
+        cluster.kubectl(&["patch", kind, name, "--subresource=status", "--type=merge", "-p", &patch]).await;
+    };
+
+    // A deployment mid-rollout.
+    let template = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+        {"name": "nginx", "image": "nginx:1.27"}, {"name": "log", "image": "busybox:1.36"}]}});
+    create(
+        "deployment.json",
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+               "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": template}}),
+    )
+    .await;
+    status(
+        "deployment",
+        "web",
+        json!({"replicas": 4, "updatedReplicas": 1, "readyReplicas": 2, "availableReplicas": 2}),
+    )
+    .await;
+    let (header, row) = get(&["deployments"]).await;
+    assert_eq!(header, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
+    assert_eq!(row[..4], ["web", "2/3", "1", "2"]);
+    let (header, row) = get(&["deployments", "-o", "wide"]).await;
+    assert_eq!(header, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]);
+    assert_eq!(row[5..], ["nginx,log", "nginx:1.27,busybox:1.36", "app=web"]);
+
+    // A job that completed in five minutes.
+    create(
+        "job.json",
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi"},
+               "spec": {"completions": 2, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "pi", "image": "perl:5.34"}]}}}}),
+    )
+    .await;
+    let conditions = json!([{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]);
+    status(
+        "job",
+        "pi",
+        json!({"succeeded": 2, "startTime": ago(400), "completionTime": ago(100), "conditions": conditions}),
+    )
+    .await;
+    let (header, row) = get(&["jobs"]).await;
+    assert_eq!(header, ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]);
+    assert_eq!(row[..4], ["pi", "Complete", "2/2", "5m"]);
+    let (header, row) = get(&["jobs", "-o", "wide"]).await;
+    assert_eq!(header, ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]);
+    assert_eq!(row[5..7], ["pi", "perl:5.34"]);
+
+    // A cron job that has not run yet.
+    create(
+        "cronjob.json",
+        json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report"},
+               "spec": {"schedule": "*/5 * * * *", "timeZone": "Etc/UTC", "jobTemplate": {"spec": {"template": {"spec": {
+                   "restartPolicy": "OnFailure", "containers": [{"name": "report", "image": "busybox:1.36"}]}}}}}}),
+    )
+    .await;
+    let (header, row) = get(&["cronjobs"]).await;
+    assert_eq!(header, ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"]);
+    assert_eq!(row[..6], ["report", "*/5 * * * *", "Etc/UTC", "False", "0", "<none>"]);
+    let (header, row) = get(&["cronjobs", "-o", "wide"]).await;
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "SCHEDULE",
+            "TIMEZONE",
+            "SUSPEND",
+            "ACTIVE",
+            "LAST SCHEDULE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ]
+    );
+    assert_eq!(row[7..], ["report", "busybox:1.36", "<none>"]);
+
+    // A repeated warning about a pod.
+    create(
+        "event.json",
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web.1"},
+               "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default", "fieldPath": "spec.containers{app}"},
+               "type": "Warning", "reason": "BackOff", "message": "Back-off restarting failed container",
+               "source": {"component": "kubelet", "host": "n1"}, "count": 7, "firstTimestamp": ago(660), "lastTimestamp": ago(30)}),
+    )
+    .await;
+    let (header, row) = get(&["events"]).await;
+    assert_eq!(header, ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]);
+    assert_eq!(row[1..], ["Warning", "BackOff", "pod/web", "Back-off restarting failed container"]);
+    let (header, row) = get(&["events", "-o", "wide"]).await;
+    assert_eq!(
+        header,
+        ["LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE", "FIRST SEEN", "COUNT", "NAME"]
+    );
+    assert_eq!(
+        row[4..],
+        ["spec.containers{app}", "kubelet, n1", "Back-off restarting failed container", "11m", "7", "web.1"]
+    );
+
+    // Roles print the generic NAME, CREATED AT; bindings their role and, wide, their subjects.
+    create(
+        "role.json",
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "pod-reader"},
+               "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}),
+    )
+    .await;
+    let (header, row) = get(&["roles"]).await;
+    assert_eq!(header, ["NAME", "CREATED AT"]);
+    assert!(row[1].ends_with('Z') && row[1].contains('T'), "{row:?}");
+    create(
+        "rolebinding.json",
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "read-pods"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"},
+               "subjects": [{"kind": "User", "name": "jane"}, {"kind": "Group", "name": "devs"},
+                            {"kind": "ServiceAccount", "name": "builder", "namespace": "ci"}]}),
+    )
+    .await;
+    let (header, row) = get(&["rolebindings"]).await;
+    assert_eq!(header, ["NAME", "ROLE", "AGE"]);
+    assert_eq!(row[..2], ["read-pods", "Role/pod-reader"]);
+    let (header, row) = get(&["rolebindings", "-o", "wide"]).await;
+    assert_eq!(header, ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]);
+    assert_eq!(row[3..], ["jane", "devs", "ci/builder"]);
+
+    // A cordoned, not-ready control-plane node (once nodes are served).
+    if !resources::all().iter().any(|s| apiserver_registry::Strategy::resource(s.as_ref()).plural == "nodes") {
+        eprintln!("nodes are not served yet: `kubectl get nodes` columns not checked here");
+        return;
+    }
+    create(
+        "node.json",
+        json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "labels": {"node-role.kubernetes.io/control-plane": ""}},
+               "spec": {"unschedulable": true}}),
+    )
+    .await;
+    status(
+        "node",
+        "n1",
+        json!({"conditions": [{"type": "Ready", "status": "False", "reason": "KubeletNotReady"}],
+               "addresses": [{"type": "InternalIP", "address": "192.168.1.5"}],
+               "nodeInfo": {"kubeletVersion": "v1.35.0", "osImage": "Debian GNU/Linux 13", "kernelVersion": "6.12.0",
+                            "containerRuntimeVersion": "docker://28.0.0"}}),
+    )
+    .await;
+    let (header, row) = get(&["nodes"]).await;
+    assert_eq!(header, ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]);
+    assert_eq!([&row[..3], &row[4..]].concat(), ["n1", "NotReady,SchedulingDisabled", "control-plane", "v1.35.0"]);
+    let (header, row) = get(&["nodes", "-o", "wide"]).await;
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "STATUS",
+            "ROLES",
+            "AGE",
+            "VERSION",
+            "INTERNAL-IP",
+            "EXTERNAL-IP",
+            "OS-IMAGE",
+            "KERNEL-VERSION",
+            "CONTAINER-RUNTIME"
+        ]
+    );
+    assert_eq!(row[5..], ["192.168.1.5", "<none>", "Debian GNU/Linux 13", "6.12.0", "docker://28.0.0"]);
 }

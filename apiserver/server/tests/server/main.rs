@@ -3,6 +3,8 @@
 //! stream of creates, restart it, and check that every acknowledged object survived and that
 //! watches resume from a resourceVersion taken before the crash.
 
+mod kube_client;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
