@@ -70,7 +70,7 @@ impl Registry {
             );
             status["conditions"] = json!(conditions);
             set_meta(&mut pod, "resourceVersion", None);
-            match self.store().update(key.clone(), Self::encode(&pod), current.mod_revision).await {
+            match self.store().update(key.clone(), self.encode(&pod), current.mod_revision).await {
                 Ok(_) => return Ok(()),
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(err) => return Err(self.store_error(err, name)),

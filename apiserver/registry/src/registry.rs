@@ -216,16 +216,19 @@ impl Registry {
         }
     }
 
-    /// Decodes a stored object and sets its resourceVersion.
+    /// Decodes a stored object (in this registry's version) and sets its resourceVersion.
     pub(crate) fn decode(&self, kv: &KeyValue) -> Result<Object, ApiError> {
-        let mut obj: Object = serde_json::from_slice(&kv.value)
+        let stored: Object = serde_json::from_slice(&kv.value)
             .map_err(|e| ApiError::internal(format!("stored object {:?} is corrupt: {e}", kv.key)))?;
+        let mut obj = self.strategy.served_version_of(stored);
         set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
         Ok(obj)
     }
 
-    pub(crate) fn encode(obj: &Object) -> Bytes {
-        Bytes::from(serde_json::to_vec(obj).expect("a JSON object serialises"))
+    /// An object's stored bytes (in the storage version).
+    pub(crate) fn encode(&self, obj: &Object) -> Bytes {
+        let stored = self.strategy.storage_version_of(obj);
+        Bytes::from(serde_json::to_vec(stored.as_ref().unwrap_or(obj)).expect("a JSON object serialises"))
     }
 
     /// The body as an object of this resource's kind: right shape, apiVersion and kind.
@@ -384,7 +387,7 @@ impl Registry {
                     Err(err) => Err(err),
                 }
             } else {
-                self.store.create(key.clone(), Self::encode(&obj)).await
+                self.store.create(key.clone(), self.encode(&obj)).await
             };
             if result.is_err() && !options.dry_run {
                 claims::release(self.store.as_ref(), &held).await;
@@ -709,7 +712,7 @@ impl Registry {
                     ));
                 }
             }
-            match self.store.update(key.clone(), Self::encode(&new), current.mod_revision).await {
+            match self.store.update(key.clone(), self.encode(&new), current.mod_revision).await {
                 Ok(kv) => {
                     claims::release(self.store.as_ref(), &dropped).await;
                     set_meta(&mut new, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
@@ -959,7 +962,7 @@ impl Registry {
             return Ok(Some(Deleted::Pending(obj)));
         }
         set_meta(&mut obj, "resourceVersion", None);
-        match self.store.update(key.clone(), Self::encode(&obj), mod_revision).await {
+        match self.store.update(key.clone(), self.encode(&obj), mod_revision).await {
             Ok(kv) => {
                 set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
                 Ok(Some(Deleted::Pending(obj)))

@@ -100,6 +100,18 @@ pub trait Strategy: Send + Sync + 'static {
     fn returns_deleted_object(&self) -> bool {
         false
     }
+
+    /// The stored form of an object of a resource served in more than one version (HPAs are
+    /// stored as `autoscaling/v2` and also served as v1); `None` when this strategy's version
+    /// is the one stored.
+    fn storage_version_of(&self, _obj: &Object) -> Option<Object> {
+        None
+    }
+
+    /// A stored object in this strategy's version (the inverse of [`Self::storage_version_of`]).
+    fn served_version_of(&self, obj: Object) -> Object {
+        obj
+    }
 }
 
 /// Whether `obj` deserialises as `T` (the type's required fields, scalar types, enums), and

@@ -895,3 +895,33 @@ async fn kubectl_get_prints_upstream_columns_per_kind() {
     );
     assert_eq!(row[5..], ["192.168.1.5", "<none>", "Debian GNU/Linux 13", "6.12.0", "docker://28.0.0"]);
 }
+
+/// `kubectl autoscale` sends an autoscaling/v2 HPA as protobuf; the same object reads as v1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_autoscale_creates_an_hpa_served_as_v2_and_v1() {
+    let Some(cluster) = Cluster::start().await else { return };
+    cluster.kubectl(&["create", "deployment", "web", "--image=nginx"]).await;
+    let out = cluster.kubectl(&["autoscale", "deployment", "web", "--cpu-percent=50", "--min=2", "--max=6"]).await;
+    assert_eq!(out.trim(), "horizontalpodautoscaler.autoscaling/web autoscaled");
+    let v2 =
+        ["get", "hpa", "web", "-o", "jsonpath={.apiVersion} {.spec.metrics[0].resource.target.averageUtilization}"];
+    assert_eq!(cluster.kubectl(&v2).await, "autoscaling/v2 50");
+    let v1 = [
+        "get",
+        "horizontalpodautoscalers.v1.autoscaling",
+        "web",
+        "-o",
+        "jsonpath={.apiVersion} {.spec.targetCPUUtilizationPercentage} {.spec.minReplicas}",
+    ];
+    assert_eq!(cluster.kubectl(&v1).await, "autoscaling/v1 50 2");
+    cluster
+        .kubectl(&[
+            "patch",
+            "horizontalpodautoscalers.v1.autoscaling",
+            "web",
+            "-p",
+            r#"{"spec":{"targetCPUUtilizationPercentage":70}}"#,
+        ])
+        .await;
+    assert_eq!(cluster.kubectl(&v2).await, "autoscaling/v2 70");
+}

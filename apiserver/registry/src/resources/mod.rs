@@ -1,6 +1,7 @@
 //! One strategy per resource, by API group (`core/`, later `apps/`, `batch/`, ...), and
 //! [`plain::Plain`] for resources that only need the common rules so far.
 
+pub mod autoscaling;
 pub mod core;
 pub mod plain;
 
@@ -67,6 +68,8 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         plain::<apps::v1::StatefulSet>(Subdomain, true),
         plain::<apps::v1::DaemonSet>(Subdomain, true),
         plain::<apps::v1::ControllerRevision>(Subdomain, false),
+        plain::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>(Subdomain, true),
+        Arc::new(autoscaling::HorizontalPodAutoscalersV1::default()),
         plain::<events::v1::Event>(Subdomain, false),
         plain::<batch::v1::Job>(Subdomain, true),
         plain::<batch::v1::CronJob>(Subdomain, true),

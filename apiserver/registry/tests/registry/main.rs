@@ -983,3 +983,43 @@ mod managed_fields {
         assert_eq!(entries(&applied), [("ctrl".into(), "Apply".into(), "status".into())]);
     }
 }
+
+/// One HPA, two versions: v2 is stored, v1 reads and writes it through conversion, and what
+/// v1 cannot express survives a v1 update.
+#[tokio::test]
+async fn horizontal_pod_autoscalers_are_served_as_v2_and_v1() {
+    let store = store();
+    let all = apiserver_registry::resources::all();
+    let hpa = |version: &str| {
+        let strategy = all
+            .iter()
+            .find(|s| s.resource().plural == "horizontalpodautoscalers" && s.resource().version == version)
+            .expect("served")
+            .clone();
+        Registry::new(strategy, store.clone())
+    };
+    let (v2, v1) = (hpa("v2"), hpa("v1"));
+    let body = json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 5,
+                 "metrics": [
+                    {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}},
+                    {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "1Gi"}}},
+                 ]},
+    });
+    v2.create(Some("default"), body, WRITE).await.unwrap();
+    let mut as_v1 = v1.get(Some("default"), "web", None).await.unwrap();
+    assert_eq!(as_v1["apiVersion"], "autoscaling/v1");
+    assert_eq!(as_v1["spec"]["targetCPUUtilizationPercentage"], 60);
+    as_v1["spec"]["targetCPUUtilizationPercentage"] = json!(75);
+    v1.update(Some("default"), "web", Value::Object(as_v1), WRITE).await.unwrap();
+    let back = v2.get(Some("default"), "web", None).await.unwrap();
+    let metrics = back["spec"]["metrics"].as_array().unwrap();
+    assert_eq!(metrics[0]["resource"]["target"]["averageUtilization"], 75);
+    assert_eq!(metrics[1]["resource"]["name"], "memory", "the memory target survived a v1 update");
+    assert!(back["metadata"].get("annotations").is_none(), "conversion annotations never reach storage");
+    let listed = v1.list(Some("default"), ListOptions::default()).await.unwrap();
+    assert_eq!(listed["kind"], "HorizontalPodAutoscalerList");
+    assert_eq!(listed["items"][0]["apiVersion"], "autoscaling/v1");
+}
