@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! server.rs (TLS accept, HTTP/1.1 + HTTP/2) → handlers.rs (health/version, authn.rs, discovery.rs,
-//!   request_info.rs → one function per verb over apiserver-registry, table.rs for `kubectl get`)
+//!   openapi/, request_info.rs → one function per verb over apiserver-registry)
 //! ```
+//! Bodies come in as JSON, YAML or protobuf (`body.rs`, `apiserver-protobuf`); answers go out as
+//! JSON, YAML, Tables (`table/`, one file per API group) or PartialObjectMetadata.
 //! `tls.rs` creates the cluster PKI (CA, serving and admin certificates, admin token) on first
 //! start and builds the rustls configuration.
 
