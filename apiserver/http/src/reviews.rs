@@ -2,12 +2,13 @@
 //! `SelfSubjectReview` (`kubectl auth whoami`) reports the caller; `SelfSubjectAccessReview`
 //! (`kubectl auth can-i`) says yes to every authenticated user until RBAC enforcement lands, and
 //! `SelfSubjectRulesReview` (`kubectl auth can-i --list`) lists the matching rules: every verb on
-//! every resource and every non-resource URL.
+//! every resource and every non-resource URL. `TokenReview` says whom a bearer token
+//! authenticates (what webhook authenticators and aggregated servers ask).
 
 use apiserver_machinery::ApiError;
 use serde_json::{Value, json};
 
-use crate::authn::User;
+use crate::authn::{Authenticator, User};
 use crate::request_info::{RequestInfo, Verb};
 
 /// A review request this module answers.
@@ -19,6 +20,8 @@ pub enum Review {
     SelfSubjectAccess,
     /// `authorization.k8s.io/v1 SelfSubjectRulesReview`
     SelfSubjectRules,
+    /// `authentication.k8s.io/v1 TokenReview`
+    Token,
 }
 
 impl Review {
@@ -27,6 +30,7 @@ impl Review {
         ("authentication.k8s.io", "v1", "selfsubjectreviews"),
         ("authorization.k8s.io", "v1", "selfsubjectaccessreviews"),
         ("authorization.k8s.io", "v1", "selfsubjectrulesreviews"),
+        ("authentication.k8s.io", "v1", "tokenreviews"),
     ];
 
     /// The review a request creates, if it is one.
@@ -38,13 +42,38 @@ impl Review {
             ("authentication.k8s.io", "selfsubjectreviews") => Some(Self::SelfSubject),
             ("authorization.k8s.io", "selfsubjectaccessreviews") => Some(Self::SelfSubjectAccess),
             ("authorization.k8s.io", "selfsubjectrulesreviews") => Some(Self::SelfSubjectRules),
+            ("authentication.k8s.io", "tokenreviews") => Some(Self::Token),
             _ => None,
         }
     }
 
     /// The answer to `body` (when it could be read as JSON), asked by `user`.
-    pub fn answer(self, user: &User, body: Option<Value>) -> Result<Value, ApiError> {
+    pub fn answer(self, user: &User, body: Option<Value>, authn: &Authenticator) -> Result<Value, ApiError> {
         match self {
+            Self::Token => {
+                let token = body.as_ref().and_then(|b| b.pointer("/spec/token")).and_then(Value::as_str);
+                let Some(token) = token.filter(|t| !t.is_empty()) else {
+                    return Err(ApiError::invalid(
+                        apiserver_machinery::GroupKind { group: "authentication.k8s.io", kind: "TokenReview" },
+                        "",
+                        &[apiserver_machinery::field::FieldError::required("spec.token", "")].into_iter().collect(),
+                    ));
+                };
+                let status = match authn.authenticate(None, Some(&format!("Bearer {token}"))) {
+                    Some(reviewed) => json!({
+                        "authenticated": true,
+                        "user": {"username": reviewed.name, "groups": reviewed.groups},
+                    }),
+                    None => json!({"user": {}, "error": "invalid bearer token"}),
+                };
+                Ok(json!({
+                    "kind": "TokenReview",
+                    "apiVersion": "authentication.k8s.io/v1",
+                    "metadata": {"creationTimestamp": null},
+                    "spec": body.as_ref().and_then(|b| b.get("spec")).cloned().unwrap_or(json!({})),
+                    "status": status,
+                }))
+            }
             Self::SelfSubject => Ok(json!({
                 "kind": "SelfSubjectReview",
                 "apiVersion": "authentication.k8s.io/v1",

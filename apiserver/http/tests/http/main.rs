@@ -925,3 +925,22 @@ async fn kubectl_autoscale_creates_an_hpa_served_as_v2_and_v1() {
         .await;
     assert_eq!(cluster.kubectl(&v2).await, "autoscaling/v2 70");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_reviews_say_whom_a_token_authenticates() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let mut raw = cluster.raw().await;
+    let review = |token: &str| {
+        json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}}).to_string()
+    };
+    let path = "/apis/authentication.k8s.io/v1/tokenreviews";
+    let admin = raw.send("POST", path, "application/json", "application/json", review(&cluster.pki.admin_token)).await;
+    assert_eq!(admin.status, 201);
+    let status = &admin.json()["status"];
+    assert_eq!(status["authenticated"], true);
+    assert_eq!(status["user"]["username"], "kubernetes-admin");
+    let bogus = raw.send("POST", path, "application/json", "application/json", review("not-a-token")).await.json();
+    assert!(bogus["status"].get("authenticated").is_none(), "{bogus}");
+    let empty = raw.send("POST", path, "application/json", "application/json", review("")).await;
+    assert_eq!(empty.status, 422);
+}
