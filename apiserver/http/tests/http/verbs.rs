@@ -128,21 +128,26 @@ async fn apply_client_side_is_unchanged_then_configured_and_removes_dropped_fiel
     assert_eq!(cluster.kubectl(&apply).await.trim(), "deployment.apps/web created");
     assert_eq!(cluster.kubectl(&apply).await.trim(), "deployment.apps/web unchanged");
     web["spec"]["template"]["spec"]["containers"] =
-        json!([{"name": "app", "image": "nginx:2", "env": [{"name": "B", "value": "3"}]}]);
+        // With upstream's container defaults (pull policy, termination message, resources).
+        json!([{"name": "app", "image": "nginx:2", "env": [{"name": "B", "value": "3"}],
+                "imagePullPolicy": "IfNotPresent", "resources": {},
+                "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}]);
     cluster.write("web.json", &web);
     assert_eq!(cluster.kubectl(&apply).await.trim(), "deployment.apps/web configured");
     let containers =
         cluster.kubectl(&["get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers}"]).await;
     assert_eq!(
         serde_json::from_str::<Value>(&containers).unwrap(),
-        json!([{"name": "app", "image": "nginx:2", "env": [{"name": "B", "value": "3"}]}])
+        // With upstream's container defaults (pull policy, termination message, resources).
+        json!([{"name": "app", "image": "nginx:2", "env": [{"name": "B", "value": "3"}],
+                "imagePullPolicy": "IfNotPresent", "resources": {},
+                "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}])
     );
 }
 
 /// Removing `spec.replicas` from an applied Deployment manifest sends `replicas: null`; upstream
 /// defaults it back to 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "no Deployment defaulting yet (replicas 1, strategy RollingUpdate 25%/25%, revisionHistoryLimit 10, progressDeadlineSeconds 600, pod template defaults): the Plain strategy stores what it is given"]
 async fn apply_dropping_replicas_defaults_them_to_one() {
     let Some(cluster) = Cluster::start().await else { return };
     let mut web = deployment("web", 3, "nginx:1");
@@ -752,7 +757,9 @@ async fn set_image_env_and_resources() {
     assert_eq!(
         serde_json::from_str::<Value>(&container).unwrap(),
         json!({"name": "app", "image": "nginx:2", "env": [{"name": "B", "value": "2"}],
-               "resources": {"limits": {"cpu": "200m", "memory": "512Mi"}, "requests": {"cpu": "100m"}}})
+               "resources": {"limits": {"cpu": "200m", "memory": "512Mi"}, "requests": {"cpu": "100m"}},
+               "imagePullPolicy": "IfNotPresent",
+               "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"})
     );
     let managers = cluster
         .kubectl(&[

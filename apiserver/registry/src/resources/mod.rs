@@ -3,6 +3,7 @@
 
 pub mod autoscaling;
 pub mod core;
+pub mod defaults;
 pub mod plain;
 
 use std::sync::Arc;
@@ -62,17 +63,20 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         plain::<corev1::v1::LimitRange>(Subdomain, false),
         plain::<corev1::v1::ResourceQuota>(Subdomain, false),
         plain::<corev1::v1::PodTemplate>(Subdomain, false),
-        plain::<corev1::v1::ReplicationController>(Subdomain, true),
-        plain::<apps::v1::Deployment>(Subdomain, true),
-        plain::<apps::v1::ReplicaSet>(Subdomain, true),
-        plain::<apps::v1::StatefulSet>(Subdomain, true),
-        plain::<apps::v1::DaemonSet>(Subdomain, true),
+        Arc::new(
+            Plain::<corev1::v1::ReplicationController>::new(Subdomain, true)
+                .defaulting(defaults::replication_controller),
+        ),
+        Arc::new(Plain::<apps::v1::Deployment>::new(Subdomain, true).defaulting(defaults::deployment)),
+        Arc::new(Plain::<apps::v1::ReplicaSet>::new(Subdomain, true).defaulting(defaults::replica_set)),
+        Arc::new(Plain::<apps::v1::StatefulSet>::new(Subdomain, true).defaulting(defaults::stateful_set)),
+        Arc::new(Plain::<apps::v1::DaemonSet>::new(Subdomain, true).defaulting(defaults::daemon_set)),
         plain::<apps::v1::ControllerRevision>(Subdomain, false),
         plain::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>(Subdomain, true),
         Arc::new(autoscaling::HorizontalPodAutoscalersV1::default()),
         plain::<events::v1::Event>(Subdomain, false),
-        plain::<batch::v1::Job>(Subdomain, true),
-        plain::<batch::v1::CronJob>(Subdomain, true),
+        Arc::new(Plain::<batch::v1::Job>::new(Subdomain, true).defaulting(defaults::job)),
+        Arc::new(Plain::<batch::v1::CronJob>::new(Subdomain, true).defaulting(defaults::cron_job)),
         plain::<networking::v1::Ingress>(Subdomain, true),
         plain::<networking::v1::IngressClass>(Subdomain, true),
         plain::<networking::v1::NetworkPolicy>(Subdomain, true),

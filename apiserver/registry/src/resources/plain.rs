@@ -10,6 +10,7 @@ use apiserver_machinery::resources::{self, ResourceInfo};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::object::Object;
 use crate::strategy::{Strategy, check_shape};
 use k8s_openapi::schemars::{JsonSchema, Schema, SchemaGenerator};
 
@@ -28,6 +29,7 @@ pub struct Plain<T> {
     name_rule: NameRule,
     tracks_generation: bool,
     selectable_fields: &'static [&'static str],
+    defaults: Option<fn(&mut Object)>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -42,13 +44,20 @@ impl<T: k8s_openapi::Resource> Plain<T> {
     pub fn new(name_rule: NameRule, tracks_generation: bool) -> Self {
         let resource = resources::find(T::GROUP, T::VERSION, T::URL_PATH_SEGMENT)
             .unwrap_or_else(|| panic!("{}/{} is not in the resource table", T::API_VERSION, T::URL_PATH_SEGMENT));
-        Self { resource, name_rule, tracks_generation, selectable_fields: &[], _type: PhantomData }
+        Self { resource, name_rule, tracks_generation, selectable_fields: &[], defaults: None, _type: PhantomData }
     }
 
     /// Field-selector fields beyond `metadata.name` and `metadata.namespace`, each read at its
     /// dotted path in the object (default: none).
     pub fn selecting(mut self, fields: &'static [&'static str]) -> Self {
         self.selectable_fields = fields;
+        self
+    }
+
+    /// Upstream's defaulting for the type, applied to every create and update (upstream
+    /// defaults every object it decodes).
+    pub fn defaulting(mut self, defaults: fn(&mut Object)) -> Self {
+        self.defaults = Some(defaults);
         self
     }
 }
@@ -93,6 +102,18 @@ impl<T: DeserializeOwned + serde::Serialize + JsonSchema + Send + Sync + 'static
 
     fn selectable_fields(&self) -> &'static [&'static str] {
         self.selectable_fields
+    }
+
+    fn prepare_for_create(&self, obj: &mut Object) {
+        if let Some(defaults) = self.defaults {
+            defaults(obj);
+        }
+    }
+
+    fn prepare_for_update(&self, new: &mut Object, _old: &Object) {
+        if let Some(defaults) = self.defaults {
+            defaults(new);
+        }
     }
 }
 

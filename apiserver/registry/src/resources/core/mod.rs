@@ -9,6 +9,6 @@ mod services;
 
 pub use configmaps::ConfigMaps;
 pub use namespaces::Namespaces;
-pub use pods::Pods;
+pub use pods::{Pods, default_pod_spec};
 pub use secrets::Secrets;
 pub use services::{NODE_PORTS, SERVICE_RANGE, Services};

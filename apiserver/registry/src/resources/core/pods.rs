@@ -51,6 +51,17 @@ fn default_containers(spec: &mut serde_json::Map<String, Value>, field: &str) {
     }
 }
 
+/// Upstream's defaults of a pod spec, in pods and in the templates of workloads.
+pub fn default_pod_spec(spec: &mut serde_json::Map<String, Value>) {
+    set_default(spec, "restartPolicy", json!("Always"));
+    set_default(spec, "terminationGracePeriodSeconds", json!(DEFAULT_GRACE_SECONDS));
+    set_default(spec, "dnsPolicy", json!("ClusterFirst"));
+    set_default(spec, "schedulerName", json!("default-scheduler"));
+    set_default(spec, "securityContext", json!({}));
+    default_containers(spec, "containers");
+    default_containers(spec, "initContainers");
+}
+
 /// `Guaranteed` when every container has equal, non-empty CPU and memory requests and limits,
 /// `BestEffort` when none has any, `Burstable` otherwise.
 fn qos_class(spec: &Value) -> &'static str {
@@ -148,15 +159,9 @@ impl Strategy for Pods {
     fn prepare_for_create(&self, obj: &mut Object) {
         let spec = obj.entry("spec").or_insert_with(|| json!({}));
         if let Some(spec) = spec.as_object_mut() {
-            set_default(spec, "restartPolicy", json!("Always"));
-            set_default(spec, "terminationGracePeriodSeconds", json!(DEFAULT_GRACE_SECONDS));
-            set_default(spec, "dnsPolicy", json!("ClusterFirst"));
-            set_default(spec, "schedulerName", json!("default-scheduler"));
-            set_default(spec, "securityContext", json!({}));
+            default_pod_spec(spec);
             set_default(spec, "enableServiceLinks", json!(true));
             set_default(spec, "priority", json!(0));
-            default_containers(spec, "containers");
-            default_containers(spec, "initContainers");
         }
         let qos = qos_class(obj.get("spec").unwrap_or(&Value::Null));
         obj.insert("status".into(), json!({"phase": "Pending", "qosClass": qos}));
