@@ -269,7 +269,11 @@ impl Api {
             // Typed clients send reviews as protobuf; the answer needs at most the JSON spec.
             let (content_type, body) = read_body(req).await?;
             let body = body::decode(content_type.as_deref(), &body).ok();
-            return Ok(json_response(StatusCode::CREATED, &review.answer(&user, body, &self.authn)?, "application/json"));
+            return Ok(json_response(
+                StatusCode::CREATED,
+                &review.answer(&user, body, &self.authn)?,
+                "application/json",
+            ));
         }
         self.resource(req, info, query, &accept).await
     }
