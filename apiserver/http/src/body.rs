@@ -40,22 +40,51 @@ pub fn decode_tracking_duplicates(content_type: Option<&str>, body: &[u8]) -> Re
     }
     let duplicates = std::cell::RefCell::new(Vec::new());
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde::de::DeserializeSeed::deserialize(
-        Tracked { path: String::new(), duplicates: &duplicates },
-        &mut deserializer,
-    )
-    .and_then(|value| deserializer.end().map(|()| value))
-    .map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))?;
+    let value =
+        serde::de::DeserializeSeed::deserialize(Tracked { at: &At::ROOT, duplicates: &duplicates }, &mut deserializer)
+            .and_then(|value| deserializer.end().map(|()| value))
+            .map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))?;
     Ok((value, duplicates.into_inner()))
 }
 
-/// A JSON value being decoded at `path`, noting repeated keys in `duplicates`.
-struct Tracked<'a> {
-    path: String,
+/// Where a value sits in the document: a chain of keys and indexes up to the root, turned into
+/// a path string (`spec.containers[0].name`) only when a duplicate is found.
+struct At<'p> {
+    parent: Option<&'p At<'p>>,
+    key: Option<&'p str>,
+    index: usize,
+}
+
+impl At<'_> {
+    const ROOT: At<'static> = At { parent: None, key: None, index: 0 };
+
+    fn path(&self) -> String {
+        let mut chain = vec![self];
+        while let Some(parent) = chain.last().and_then(|at| at.parent) {
+            chain.push(parent);
+        }
+        let mut path = String::new();
+        for at in chain.iter().rev().filter(|at| at.parent.is_some()) {
+            match at.key {
+                Some(key) if path.is_empty() => path.push_str(key),
+                Some(key) => {
+                    path.push('.');
+                    path.push_str(key);
+                }
+                None => path.push_str(&format!("[{}]", at.index)),
+            }
+        }
+        path
+    }
+}
+
+/// A JSON value being decoded at `at`, noting repeated keys in `duplicates`.
+struct Tracked<'a, 'p> {
+    at: &'p At<'p>,
     duplicates: &'a std::cell::RefCell<Vec<String>>,
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for Tracked<'_> {
+impl<'de> serde::de::DeserializeSeed<'de> for Tracked<'_, '_> {
     type Value = Value;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
@@ -63,7 +92,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for Tracked<'_> {
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Tracked<'_> {
+impl<'de> serde::de::Visitor<'de> for Tracked<'_, '_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -104,11 +133,12 @@ impl<'de> serde::de::Visitor<'de> for Tracked<'_> {
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(Tracked {
-            path: format!("{}[{}]", self.path, items.len()),
-            duplicates: self.duplicates,
-        })? {
-            items.push(item);
+        loop {
+            let at = At { parent: Some(self.at), key: None, index: items.len() };
+            match seq.next_element_seed(Tracked { at: &at, duplicates: self.duplicates })? {
+                Some(item) => items.push(item),
+                None => break,
+            }
         }
         Ok(Value::Array(items))
     }
@@ -116,11 +146,12 @@ impl<'de> serde::de::Visitor<'de> for Tracked<'_> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let path = if self.path.is_empty() { key.clone() } else { format!("{}.{key}", self.path) };
-            let value = map.next_value_seed(Tracked { path: path.clone(), duplicates: self.duplicates })?;
-            if object.insert(key, value).is_some() {
-                self.duplicates.borrow_mut().push(path);
+            let at = At { parent: Some(self.at), key: Some(&key), index: 0 };
+            let value = map.next_value_seed(Tracked { at: &at, duplicates: self.duplicates })?;
+            if object.contains_key(&key) {
+                self.duplicates.borrow_mut().push(at.path());
             }
+            object.insert(key, value);
         }
         Ok(Value::Object(object))
     }

@@ -669,7 +669,11 @@ async fn label_and_annotate_overwrite_and_remove() {
         .kubectl(&["get", "cm", "cm", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}"])
         .await;
     // (`create configmap cm` set no field, so kubectl-create owns nothing and has no entry.)
-    assert_eq!(managers, "kubectl-label kubectl-annotate");
+    // Entries are ordered by time in whole seconds, then by manager name, as upstream sorts
+    // them: two writes within one second come out by name.
+    let mut managers: Vec<&str> = managers.split(' ').collect();
+    managers.sort_unstable();
+    assert_eq!(managers, ["kubectl-annotate", "kubectl-label"]);
 }
 
 // ---------------------------------------------------------------------------------------------
