@@ -405,7 +405,15 @@ impl Api {
                     label_selector: query.get("labelSelector").map(String::as_str),
                     field_selector: query.get("fieldSelector").map(String::as_str),
                 };
-                Ok(respond(StatusCode::OK, registry.list(namespace, options).await?))
+                if as_table || as_yaml || as_metadata.is_some() {
+                    return Ok(respond(StatusCode::OK, registry.list(namespace, options).await?));
+                }
+                // Plain JSON: the items go out as stored, without a decode and re-encode.
+                let body = registry.list_json(namespace, options).await?;
+                Ok(Response::builder()
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(full(body))
+                    .expect("static response parts are valid"))
             }
             Verb::Watch => {
                 let options = WatchOptions {

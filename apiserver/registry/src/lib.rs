@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod object;
 pub mod patch;
 mod pod_actions;
+mod raw;
 mod registry;
 pub mod resources;
 mod scale;

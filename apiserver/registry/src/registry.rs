@@ -19,6 +19,7 @@ use crate::metadata;
 use crate::object::{Object, finalizers, is_deleting, meta_str, meta_string_map, now, now_plus, path, set_meta};
 use crate::patch::apply::{self as server_side, ApplyError};
 use crate::patch::{self, PatchError, PatchType};
+use crate::raw;
 use crate::shape::Shape;
 use crate::strategy::Strategy;
 
@@ -435,6 +436,62 @@ impl Registry {
 
     /// Lists objects (in a namespace, or everywhere with `None`), as a `<Kind>List`.
     pub async fn list(&self, namespace: Option<&str>, options: ListOptions<'_>) -> Result<Value, ApiError> {
+        let (selected, list_meta) = self.select(namespace, options).await?;
+        let items = selected
+            .into_iter()
+            .map(|(kv, decoded)| decoded.map_or_else(|| self.decode(&kv), Ok).map(Value::Object))
+            .collect::<Result<Vec<_>, _>>()?;
+        let r = self.resource();
+        Ok(json!({
+            "apiVersion": r.api_version(),
+            "kind": format!("{}List", r.kind),
+            "metadata": list_meta,
+            "items": items,
+        }))
+    }
+
+    /// The same list as [`Self::list`], encoded as JSON: the items are their stored bytes with
+    /// the resourceVersion spliced in, not decoded and re-encoded (LISTs of thousands of objects
+    /// stay a copy). Resources served in another version than stored take the decoding path.
+    pub async fn list_json(&self, namespace: Option<&str>, options: ListOptions<'_>) -> Result<Bytes, ApiError> {
+        if self.strategy.converts_versions() {
+            let list = self.list(namespace, options).await?;
+            return Ok(Bytes::from(serde_json::to_vec(&list).expect("JSON values serialise")));
+        }
+        let (selected, list_meta) = self.select(namespace, options).await?;
+        let r = self.resource();
+        let head = json!({"apiVersion": r.api_version(), "kind": format!("{}List", r.kind), "metadata": list_meta});
+        let mut out = serde_json::to_vec(&head).expect("JSON values serialise");
+        out.pop(); // the closing brace: items follow
+        let size: usize = selected.iter().map(|(kv, _)| kv.value.len() + 32).sum();
+        out.reserve(size + 16);
+        out.extend_from_slice(b",\"items\":[");
+        for (i, (kv, decoded)) in selected.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            match raw::with_resource_version(&kv.value, kv.mod_revision) {
+                Some(bytes) => out.extend_from_slice(&bytes),
+                None => {
+                    let obj = match decoded {
+                        Some(obj) => obj.clone(),
+                        None => self.decode(kv)?,
+                    };
+                    out.extend_from_slice(&serde_json::to_vec(&obj).expect("JSON values serialise"));
+                }
+            }
+        }
+        out.extend_from_slice(b"]}");
+        Ok(Bytes::from(out))
+    }
+
+    /// The stored objects a list selects, at one snapshot (with their decoded form when the
+    /// selectors needed it), and the list's metadata.
+    async fn select(
+        &self,
+        namespace: Option<&str>,
+        options: ListOptions<'_>,
+    ) -> Result<(Vec<(KeyValue, Option<Object>)>, Value), ApiError> {
         let (labels, fields) = self.selectors(options.label_selector, options.field_selector)?;
         let prefix = self.prefix(namespace);
         let (revision, mut start_after, expired_token) = match plan_list(&options.read)? {
@@ -475,10 +532,14 @@ impl Registry {
                 })?;
             snapshot = page.revision;
             start_after = page.items.last().map(|kv| kv.key.clone()).or(start_after);
-            for kv in &page.items {
+            for kv in page.items.iter() {
+                if !filtering {
+                    items.push((kv.clone(), None));
+                    continue;
+                }
                 let obj = self.decode(kv)?;
-                if !filtering || self.matches(&obj, &labels, &fields) {
-                    items.push(Value::Object(obj));
+                if self.matches(&obj, &labels, &fields) {
+                    items.push((kv.clone(), Some(obj)));
                 }
             }
             let full = limit.is_some_and(|l| items.len() >= l);
@@ -486,7 +547,6 @@ impl Registry {
                 break (page.more(), page.remaining);
             }
         };
-        let r = self.resource();
         let mut list_meta = json!({ "resourceVersion": snapshot.to_string() });
         if more && let Some(last) = &start_after {
             let after = String::from_utf8_lossy(&last[prefix.len()..]).into_owned();
@@ -495,12 +555,7 @@ impl Registry {
                 list_meta["remainingItemCount"] = json!(remaining);
             }
         }
-        Ok(json!({
-            "apiVersion": r.api_version(),
-            "kind": format!("{}List", r.kind),
-            "metadata": list_meta,
-            "items": items,
-        }))
+        Ok((items, list_meta))
     }
 
     /// Parses the selectors of a list or watch; a field the resource cannot select on is a 400.

@@ -101,6 +101,13 @@ pub trait Strategy: Send + Sync + 'static {
         false
     }
 
+    /// Whether this strategy's version differs from the stored one (then every stored object
+    /// goes through [`Self::served_version_of`], and lists cannot be answered from the stored
+    /// bytes).
+    fn converts_versions(&self) -> bool {
+        false
+    }
+
     /// The stored form of an object of a resource served in more than one version (HPAs are
     /// stored as `autoscaling/v2` and also served as v1); `None` when this strategy's version
     /// is the one stored.

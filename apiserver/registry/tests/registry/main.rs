@@ -1023,3 +1023,25 @@ async fn horizontal_pod_autoscalers_are_served_as_v2_and_v1() {
     assert_eq!(listed["kind"], "HorizontalPodAutoscalerList");
     assert_eq!(listed["items"][0]["apiVersion"], "autoscaling/v1");
 }
+
+/// The JSON list made of stored bytes is the same list as the decoded one.
+#[tokio::test]
+async fn list_json_equals_the_decoded_list() {
+    let store = store();
+    let configmaps = registry(ConfigMaps, &store);
+    for i in 0..5 {
+        configmaps.create(Some("default"), cm(&format!("c{i}"), json!({"n": i.to_string()})), WRITE).await.unwrap();
+    }
+    configmaps.create(Some("other"), cm("elsewhere", json!({})), WRITE).await.unwrap();
+    for options in [
+        ListOptions::default(),
+        ListOptions { label_selector: Some("n in (1,3)"), ..ListOptions::default() },
+        ListOptions { read: ReadParams { limit: Some(2), ..ReadParams::default() }, ..ListOptions::default() },
+    ] {
+        for namespace in [Some("default"), None] {
+            let decoded = configmaps.list(namespace, options).await.unwrap();
+            let raw: Value = serde_json::from_slice(&configmaps.list_json(namespace, options).await.unwrap()).unwrap();
+            assert_eq!(raw, decoded);
+        }
+    }
+}

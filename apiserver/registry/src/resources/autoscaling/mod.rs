@@ -38,6 +38,10 @@ impl Strategy for HorizontalPodAutoscalersV1 {
         true
     }
 
+    fn converts_versions(&self) -> bool {
+        true
+    }
+
     fn storage_version_of(&self, obj: &Object) -> Option<Object> {
         Some(conversion::v1_to_v2(obj.clone()))
     }
