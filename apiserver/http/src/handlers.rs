@@ -420,6 +420,7 @@ impl Api {
                     read,
                     label_selector: query.get("labelSelector").map(String::as_str),
                     field_selector: query.get("fieldSelector").map(String::as_str),
+                    json_lines: !as_table && !as_yaml && as_metadata.is_none(),
                 };
                 let timeout = query
                     .get("timeoutSeconds")
@@ -435,6 +436,9 @@ impl Api {
                     }
                 };
                 let frames = events.take_until(end).map(move |mut event| {
+                    if let Some(line) = event.line.take() {
+                        return Ok::<_, Infallible>(Frame::data(line));
+                    }
                     // `kubectl get -w` asks for Tables: each object becomes a one-row Table.
                     if as_table && matches!(event.kind, "ADDED" | "MODIFIED" | "DELETED") {
                         let rv = event.object.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);

@@ -196,6 +196,10 @@ impl Registry {
         Ok(Bytes::from(format!("{}{name}", self.prefix(namespace))))
     }
 
+    pub(crate) fn strategy(&self) -> &Arc<dyn Strategy> {
+        &self.strategy
+    }
+
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

@@ -35,6 +35,10 @@ pub struct WatchOptions<'a> {
     pub label_selector: Option<&'a str>,
     /// `fieldSelector`.
     pub field_selector: Option<&'a str>,
+    /// The caller sends plain JSON: changes may come as ready-made lines
+    /// ([`WatchEvent::line`]) built from the stored bytes, with no decode and re-encode per
+    /// watcher (when no selector needs the decoded object).
+    pub json_lines: bool,
 }
 
 /// One watch event, ready to be encoded as `{"type": ..., "object": ...}`.
@@ -42,11 +46,31 @@ pub struct WatchOptions<'a> {
 pub struct WatchEvent {
     /// `ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK` or `ERROR`.
     pub kind: &'static str,
-    /// The object (a `Status` for `ERROR`).
+    /// The object (a `Status` for `ERROR`); `Null` when the event comes as a [`Self::line`].
     pub object: Value,
+    /// The whole event as a JSON line (`{"type":...,"object":...}` and a newline), made from
+    /// the stored bytes, when the watch asked for [`WatchOptions::json_lines`].
+    pub line: Option<Bytes>,
 }
 
 impl WatchEvent {
+    fn new(kind: &'static str, object: Value) -> Self {
+        Self { kind, object, line: None }
+    }
+
+    /// `{"type":"<kind>","object":<stored object with its resourceVersion>}` and a newline;
+    /// `None` when the stored bytes are not of the expected form.
+    fn from_stored(kind: &'static str, stored: &[u8], revision: u64) -> Option<Self> {
+        let object = crate::raw::with_resource_version(stored, revision)?;
+        let mut line = Vec::with_capacity(object.len() + 32);
+        line.extend_from_slice(b"{\"type\":\"");
+        line.extend_from_slice(kind.as_bytes());
+        line.extend_from_slice(b"\",\"object\":");
+        line.extend_from_slice(&object);
+        line.extend_from_slice(b"}\n");
+        Some(Self { kind, object: Value::Null, line: Some(Bytes::from(line)) })
+    }
+
     /// The event as JSON.
     pub fn to_json(&self) -> Value {
         json!({ "type": self.kind, "object": self.object })
@@ -86,7 +110,7 @@ impl Registry {
             }
         };
         let mut initial: Vec<WatchEvent> =
-            initial.into_iter().map(|obj| WatchEvent { kind: "ADDED", object: Value::Object(obj) }).collect();
+            initial.into_iter().map(|obj| WatchEvent::new("ADDED", Value::Object(obj))).collect();
         if end_marker {
             initial.push(self.bookmark(start - 1, true));
         }
@@ -95,16 +119,22 @@ impl Registry {
             Ok(live) => live,
             Err(StoreError::Compacted { compacted }) => {
                 let status = ApiError::too_old_resource_version(start - 1, compacted);
-                let error = WatchEvent { kind: "ERROR", object: json!(status.status()) };
+                let error = WatchEvent::new("ERROR", json!(status.status()));
                 return Ok(Box::pin(stream::iter(initial).chain(stream::once(async { error }))));
             }
             Err(err) => return Err(self.store_error(err, "")),
         };
         let registry = self.clone();
+        let lines = options.json_lines
+            && filter.labels.is_empty()
+            && filter.fields.is_empty()
+            && !self.strategy().converts_versions();
         let live = live
             .map(move |item| match item {
                 Ok(WatchItem::Event(event)) => {
-                    let converted = registry.convert(&event.kind, &event.kv, event.prev.as_ref(), &filter);
+                    let line = lines.then(|| registry.line(&event.kind, &event.kv, event.prev.as_ref())).flatten();
+                    let converted =
+                        line.or_else(|| registry.convert(&event.kind, &event.kv, event.prev.as_ref(), &filter));
                     Step::Emit(converted)
                 }
                 Ok(WatchItem::Progress { revision }) if bookmarks => {
@@ -113,7 +143,7 @@ impl Registry {
                 Ok(WatchItem::Progress { .. }) => Step::Emit(None),
                 Err(StoreError::Compacted { compacted }) => {
                     let status = ApiError::too_old_resource_version(start - 1, compacted);
-                    Step::Last(WatchEvent { kind: "ERROR", object: json!(status.status()) })
+                    Step::Last(WatchEvent::new("ERROR", json!(status.status())))
                 }
                 // Too slow, or the store is closing: end the watch; the client watches again
                 // from its last resourceVersion.
@@ -156,10 +186,7 @@ impl Registry {
         if initial_events_end {
             metadata["annotations"] = json!({ INITIAL_EVENTS_END: "true" });
         }
-        WatchEvent {
-            kind: "BOOKMARK",
-            object: json!({ "apiVersion": r.api_version(), "kind": r.kind, "metadata": metadata }),
-        }
+        WatchEvent::new("BOOKMARK", json!({ "apiVersion": r.api_version(), "kind": r.kind, "metadata": metadata }))
     }
 
     /// The watch event a store change means for this watcher, if any.
@@ -185,7 +212,18 @@ impl Registry {
                 }
             }
         };
-        Some(WatchEvent { kind: event_kind?, object: Value::Object(object?) })
+        Some(WatchEvent::new(event_kind?, Value::Object(object?)))
+    }
+
+    /// The event line of a change for a watcher without selectors: what happened follows from
+    /// the change itself (a put of a new key is ADDED, of an existing one MODIFIED; a delete
+    /// carries the last state at the delete's revision), so nothing is decoded.
+    fn line(&self, kind: &EventKind, kv: &KeyValue, prev: Option<&KeyValue>) -> Option<WatchEvent> {
+        match kind {
+            EventKind::Put if prev.is_some() => WatchEvent::from_stored("MODIFIED", &kv.value, kv.mod_revision),
+            EventKind::Put => WatchEvent::from_stored("ADDED", &kv.value, kv.mod_revision),
+            EventKind::Delete => WatchEvent::from_stored("DELETED", &prev?.value, kv.mod_revision),
+        }
     }
 }
 

@@ -404,6 +404,31 @@ mod watch {
             read: ReadParams { resource_version: rv, ..ReadParams::default() },
             label_selector: labels,
             field_selector: None,
+            json_lines: false,
+        }
+    }
+
+    /// Events as ready-made JSON lines (from the stored bytes) are the decoded events, encoded.
+    #[tokio::test]
+    async fn json_lines_equal_the_decoded_events() {
+        let store = store();
+        let configmaps = registry(ConfigMaps, &store);
+        let start = store.current_revision().to_string();
+        let mut decoded = configmaps.watch(Some("d"), options(Some(&start), None)).await.unwrap();
+        let lines_options = WatchOptions { json_lines: true, ..options(Some(&start), None) };
+        let mut lines = configmaps.watch(Some("d"), lines_options).await.unwrap();
+        configmaps.create(Some("d"), cm("a", json!({})), WRITE).await.unwrap();
+        let mut changed = configmaps.get(Some("d"), "a", None).await.unwrap();
+        changed.insert("data".into(), json!({"k": "changed"}));
+        configmaps.update(Some("d"), "a", Value::Object(changed), WRITE).await.unwrap();
+        configmaps.delete(Some("d"), "a", &DeleteOptions::default()).await.unwrap();
+        for kind in ["ADDED", "MODIFIED", "DELETED"] {
+            let expected = next(&mut decoded).await;
+            let line = next(&mut lines).await;
+            assert_eq!(line.kind, kind);
+            let bytes = line.line.expect("a ready-made line");
+            assert!(bytes.ends_with(b"\n"));
+            assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), expected.to_json());
         }
     }
 
