@@ -14,6 +14,9 @@
 //! A value of unknown type (a kind without a schema, a free-form field) has the empty shape:
 //! its maps merge key by key and its lists are atomic, as upstream treats untyped values.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use serde_json::Value;
 
 use crate::schema::{self, REF_PREFIX, list_fields};
@@ -136,7 +139,38 @@ impl Shape {
             let shape = Self { definition: Some(definition), map: false };
             return Field { shape, atomic: atomic_struct(definition), ..UNKNOWN };
         }
-        let Some(property) = property(definition, name) else { return UNKNOWN };
+        match fields().get(definition).and_then(|fields| fields.get(name)) {
+            Some(field) => *field,
+            None => UNKNOWN,
+        }
+    }
+}
+
+/// Every property of every definition as a [`Field`], worked out once: the walks ask for a
+/// field at every node of every object they read.
+fn fields() -> &'static HashMap<&'static str, HashMap<&'static str, Field>> {
+    static FIELDS: LazyLock<HashMap<&'static str, HashMap<&'static str, Field>>> = LazyLock::new(|| {
+        let definitions = &schema::schemas().definitions;
+        definitions
+            .iter()
+            .map(|(definition, schema)| {
+                let properties = schema.get("properties").and_then(Value::as_object);
+                let fields = properties
+                    .into_iter()
+                    .flat_map(|p| p.keys())
+                    .filter_map(|name| Some((name.as_str(), property_field(definition, name)?)))
+                    .collect();
+                (definition.as_str(), fields)
+            })
+            .collect()
+    });
+    &FIELDS
+}
+
+/// A property of a definition (`None` when it has none of that name).
+fn property_field(definition: &'static str, name: &str) -> Option<Field> {
+    let property = property(definition, name)?;
+    let field = {
         let merge = list_fields::field(definition, name);
         let present = matches!(name, "metadata" | "spec" | "status") || PRESENT.contains(&(definition, name));
         let map_atomic = merge.is_some_and(|m| m.map_type == Some("atomic"));
@@ -156,13 +190,13 @@ impl Shape {
                     None if merges => PatchList::Set,
                     _ => PatchList::Replace,
                 };
-                let shape = Self { definition: item, map: false };
+                let shape = Shape { definition: item, map: false };
                 Field { shape, atomic: item.is_some_and(atomic_struct), list, patch, present }
             }
             Some("object") if property.get("additionalProperties").is_some() => {
                 let values = property.get("additionalProperties").and_then(definition_of);
                 Field {
-                    shape: Self { definition: values, map: values.is_some() },
+                    shape: Shape { definition: values, map: values.is_some() },
                     atomic: map_atomic,
                     present,
                     ..UNKNOWN
@@ -171,10 +205,11 @@ impl Shape {
             _ => {
                 let target = definition_of(property);
                 let atomic = map_atomic || target.is_some_and(atomic_struct);
-                Field { shape: Self { definition: target, map: false }, atomic, present, ..UNKNOWN }
+                Field { shape: Shape { definition: target, map: false }, atomic, present, ..UNKNOWN }
             }
         }
-    }
+    };
+    Some(field)
 }
 
 /// A property's schema in a definition.

@@ -78,6 +78,12 @@ impl FieldSet {
         node.member && !path.is_empty()
     }
 
+    /// No member here and no node below (true of every node the set operations keep once they
+    /// have no path, so a cheap [`FieldSet::is_empty`]).
+    fn is_blank(&self) -> bool {
+        !self.member && self.children.is_empty()
+    }
+
     /// Whether the set has no path.
     pub fn is_empty(&self) -> bool {
         !self.member && self.children.values().all(FieldSet::is_empty)
@@ -152,6 +158,12 @@ impl FieldSet {
             out.children.insert(element.to_string(), child.clone());
         }
         out
+    }
+
+    /// Keeps only the paths whose first element passes `keep`.
+    pub fn retain_below(&mut self, keep: impl Fn(&str) -> bool) {
+        self.member = false;
+        self.children.retain(|element, _| keep(element));
     }
 
     /// This set plus every field (`f:`) above one of its paths: upstream's
@@ -357,7 +369,9 @@ enum Side<'a> {
     Absent,
     /// Not in the JSON, but always in upstream's typed object (an empty struct).
     Empty,
-    /// This value (never null: null is absent).
+    /// This object.
+    Object(&'a Map<String, Value>),
+    /// This value, never an object (nor null: null is absent).
     Value(&'a Value),
 }
 
@@ -365,6 +379,7 @@ impl<'a> Side<'a> {
     fn of(value: Option<&'a Value>) -> Self {
         match value {
             None | Some(Value::Null) => Side::Absent,
+            Some(Value::Object(map)) => Side::Object(map),
             Some(value) => Side::Value(value),
         }
     }
@@ -376,7 +391,7 @@ impl<'a> Side<'a> {
     /// A field of this side (an object, or an empty struct).
     fn field(self, name: &str, field: &Field) -> Side<'a> {
         let value = match self {
-            Side::Value(Value::Object(map)) => map.get(name),
+            Side::Object(map) => map.get(name),
             _ => None,
         };
         match Side::of(value) {
@@ -387,7 +402,7 @@ impl<'a> Side<'a> {
 
     fn object(self) -> Option<&'a Map<String, Value>> {
         match self {
-            Side::Value(Value::Object(map)) => Some(map),
+            Side::Object(map) => Some(map),
             _ => None,
         }
     }
@@ -403,7 +418,7 @@ impl<'a> Side<'a> {
     fn is_empty(self) -> bool {
         match self {
             Side::Absent | Side::Empty => true,
-            Side::Value(Value::Object(map)) => map.is_empty(),
+            Side::Object(map) => map.is_empty(),
             Side::Value(Value::Array(items)) => items.is_empty(),
             Side::Value(_) => false,
         }
@@ -411,9 +426,40 @@ impl<'a> Side<'a> {
 
     fn equals(self, other: Side<'_>) -> bool {
         match (self, other) {
+            (Side::Object(a), Side::Object(b)) => a == b,
             (Side::Value(a), Side::Value(b)) => a == b,
             (Side::Absent, Side::Absent) => true,
             (a, b) => a.present() && b.present() && a.is_empty() && b.is_empty(),
+        }
+    }
+
+    /// Both sides are the same JSON value (so nothing below them changed).
+    fn identical(self, other: Side<'_>) -> bool {
+        match (self, other) {
+            (Side::Object(a), Side::Object(b)) => std::ptr::eq(a, b) || a == b,
+            (Side::Value(a), Side::Value(b)) => std::ptr::eq(a, b) || a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Comparison {
+    fn is_empty(&self) -> bool {
+        self.modified.is_blank() && self.added.is_blank() && self.removed.is_blank()
+    }
+
+    /// Puts `child`'s sets below `element` (nothing when it has no path).
+    fn adopt(&mut self, element: impl FnOnce() -> String, child: Comparison) {
+        if child.is_empty() {
+            return;
+        }
+        let element = element();
+        for (mine, theirs) in
+            [(&mut self.modified, child.modified), (&mut self.added, child.added), (&mut self.removed, child.removed)]
+        {
+            if !theirs.is_blank() {
+                mine.children.insert(element.clone(), theirs);
+            }
         }
     }
 }
@@ -423,37 +469,66 @@ impl<'a> Side<'a> {
 /// a changed scalar or atomic value is modified.
 pub fn compare(old: &Value, new: &Value, shape: Shape) -> Comparison {
     let mut out = Comparison::default();
-    let root =
-        Field { shape, atomic: false, list: ListType::Atomic, patch: crate::shape::PatchList::Replace, present: true };
-    compare_at(Side::of(Some(old)), Side::of(Some(new)), &root, &mut Vec::new(), &mut out);
+    compare_at(Side::of(Some(old)), Side::of(Some(new)), &root_field(shape), true, None, &mut out);
     out
 }
 
-fn compare_at(old: Side<'_>, new: Side<'_>, field: &Field, path: &mut Vec<String>, out: &mut Comparison) {
+/// [`compare`] of two objects (`None`: `{}`) as if neither had `metadata.managedFields`, without
+/// copying them.
+pub fn compare_objects(old: Option<&Map<String, Value>>, new: &Map<String, Value>, shape: Shape) -> Comparison {
+    let empty = Map::new();
+    let mut out = Comparison::default();
+    let old = Side::Object(old.unwrap_or(&empty));
+    compare_at(old, Side::Object(new), &root_field(shape), true, Some("managedFields"), &mut out);
+    out
+}
+
+fn root_field(shape: Shape) -> Field {
+    Field { shape, atomic: false, list: ListType::Atomic, patch: crate::shape::PatchList::Replace, present: true }
+}
+
+/// Compares at one path; `out` holds the sets at that path (no member at the root). `skip` is a
+/// field left out of the comparison: of the object's `metadata` at the root, of this object below.
+fn compare_at(old: Side<'_>, new: Side<'_>, field: &Field, root: bool, skip: Option<&str>, out: &mut Comparison) {
+    if skip.is_none() && old.identical(new) {
+        return;
+    }
     // Always-present structs: a field of that name holding a scalar is just absent.
-    let scalar = |side: Side<'_>| matches!(side, Side::Value(v) if !v.is_object() && !v.is_array());
+    let scalar = |side: Side<'_>| matches!(side, Side::Value(v) if !v.is_array());
     let (old, new) = match (old, new) {
         (Side::Empty, new) if scalar(new) => (Side::Absent, new),
         (old, Side::Empty) if scalar(old) => (old, Side::Absent),
         sides => sides,
     };
     let objects = (old.object().is_some() || new.object().is_some())
-        && old.array().is_none()
-        && new.array().is_none()
-        && !matches!(old, Side::Value(v) if !v.is_object())
-        && !matches!(new, Side::Value(v) if !v.is_object());
+        && !matches!(old, Side::Value(_))
+        && !matches!(new, Side::Value(_));
     let lists = (old.array().is_some() || new.array().is_some())
         && field.list != ListType::Atomic
         && !matches!(old, Side::Value(v) if !v.is_array())
-        && !matches!(new, Side::Value(v) if !v.is_array());
+        && !matches!(new, Side::Value(v) if !v.is_array())
+        && !matches!(old, Side::Object(_))
+        && !matches!(new, Side::Object(_));
     let both_empty = old.is_empty() && new.is_empty();
     if objects && !field.atomic && !both_empty {
-        let names: BTreeSet<&String> = old.object().into_iter().chain(new.object()).flat_map(|m| m.keys()).collect();
-        for name in names {
+        let (old_map, new_map) = (old.object(), new.object());
+        let mut compare_field = |name: &String| {
             let child = field.shape.field(name);
-            path.push(format!("f:{name}"));
-            compare_at(old.field(name, &child), new.field(name, &child), &child, path, out);
-            path.pop();
+            let skip = if root && name == "metadata" { skip } else { None };
+            let mut below = Comparison::default();
+            compare_at(old.field(name, &child), new.field(name, &child), &child, false, skip, &mut below);
+            out.adopt(|| format!("f:{name}"), below);
+        };
+        let skipped = |name: &String| !root && skip.is_some_and(|s| s == name);
+        for name in new_map.into_iter().flat_map(|m| m.keys()) {
+            if !skipped(name) {
+                compare_field(name);
+            }
+        }
+        for name in old_map.into_iter().flat_map(|m| m.keys()) {
+            if !skipped(name) && !new_map.is_some_and(|m| m.contains_key(name)) {
+                compare_field(name);
+            }
         }
     } else if lists && !both_empty {
         let old_items = index_items(old.array().unwrap_or_default(), field.list);
@@ -461,37 +536,36 @@ fn compare_at(old: Side<'_>, new: Side<'_>, field: &Field, path: &mut Vec<String
         let item = Field { present: false, list: ListType::Atomic, ..*field };
         let elements: BTreeSet<&String> = old_items.keys().chain(new_items.keys()).collect();
         for element in elements {
-            path.push(element.clone());
             let (o, n) = (Side::of(old_items.get(element).copied()), Side::of(new_items.get(element).copied()));
+            let mut below = Comparison::default();
             if matches!(field.list, ListType::Map(_)) && !field.atomic {
-                compare_at(o, n, &item, path, out);
+                compare_at(o, n, &item, false, None, &mut below);
             } else {
-                leaf(o, n, path, out);
+                leaf(o, n, &mut below);
             }
-            path.pop();
+            out.adopt(|| element.clone(), below);
         }
     } else {
-        leaf(old, new, path, out);
+        if !root {
+            leaf(old, new, out);
+        }
         return;
     }
-    if path.is_empty() {
+    if root {
         return;
     }
     if !old.present() && new.present() {
-        out.added.insert(path.as_slice());
+        out.added.member = true;
     } else if old.present() && !new.present() {
-        out.removed.insert(path.as_slice());
+        out.removed.member = true;
     }
 }
 
-fn leaf(old: Side<'_>, new: Side<'_>, path: &[String], out: &mut Comparison) {
-    if path.is_empty() {
-        return;
-    }
+fn leaf(old: Side<'_>, new: Side<'_>, out: &mut Comparison) {
     match (old.present(), new.present()) {
-        (false, true) => out.added.insert(path),
-        (true, false) => out.removed.insert(path),
-        (true, true) if !old.equals(new) => out.modified.insert(path),
+        (false, true) => out.added.member = true,
+        (true, false) => out.removed.member = true,
+        (true, true) if !old.equals(new) => out.modified.member = true,
         _ => {}
     }
 }
