@@ -11,7 +11,7 @@ use crate::patch::{self, PatchError, PatchType};
 use crate::registry::Registry;
 
 /// `metav1.LabelSelector` (or a replication controller's plain map) as selector text.
-fn selector_text(selector: Option<&Value>) -> String {
+pub(crate) fn selector_text(selector: Option<&Value>) -> String {
     let Some(selector) = selector.and_then(Value::as_object) else { return String::new() };
     let plain = |map: &serde_json::Map<String, Value>| -> Vec<String> {
         map.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect()

@@ -944,3 +944,30 @@ async fn token_reviews_say_whom_a_token_authenticates() {
     let empty = raw.send("POST", path, "application/json", "application/json", review("")).await;
     assert_eq!(empty.status, 422);
 }
+
+/// Workload rules: the selector must match the template, and it never changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployments_need_a_selector_matching_their_template() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let deployment = |selector: &str, label: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+               "spec": {"selector": {"matchLabels": {"app": selector}},
+                        "template": {"metadata": {"labels": {"app": label}},
+                                     "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+    };
+    let bad = cluster.write("bad.json", &deployment("web", "db"));
+    let out = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &bad]).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("`selector` does not match template `labels`"), "{}", stderr(&out));
+    let good = cluster.write("good.json", &deployment("web", "web"));
+    cluster.kubectl(&["create", "-f", &good]).await;
+    let patch =
+        r#"{"spec":{"selector":{"matchLabels":{"app":"other"}},"template":{"metadata":{"labels":{"app":"other"}}}}}"#;
+    let out = cluster.kubectl_with("admin.kubeconfig", &["patch", "deploy", "web", "-p", patch]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("spec.selector: Invalid value") && stderr(&out).contains("field is immutable"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -5,6 +5,7 @@ pub mod autoscaling;
 pub mod core;
 pub mod defaults;
 pub mod plain;
+pub mod workloads;
 
 use std::sync::Arc;
 
@@ -67,10 +68,26 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
             Plain::<corev1::v1::ReplicationController>::new(Subdomain, true)
                 .defaulting(defaults::replication_controller),
         ),
-        Arc::new(Plain::<apps::v1::Deployment>::new(Subdomain, true).defaulting(defaults::deployment)),
-        Arc::new(Plain::<apps::v1::ReplicaSet>::new(Subdomain, true).defaulting(defaults::replica_set)),
-        Arc::new(Plain::<apps::v1::StatefulSet>::new(Subdomain, true).defaulting(defaults::stateful_set)),
-        Arc::new(Plain::<apps::v1::DaemonSet>::new(Subdomain, true).defaulting(defaults::daemon_set)),
+        Arc::new(
+            Plain::<apps::v1::Deployment>::new(Subdomain, true)
+                .defaulting(defaults::deployment)
+                .validating(workloads::validate, workloads::validate_update),
+        ),
+        Arc::new(
+            Plain::<apps::v1::ReplicaSet>::new(Subdomain, true)
+                .defaulting(defaults::replica_set)
+                .validating(workloads::validate, workloads::validate_update),
+        ),
+        Arc::new(
+            Plain::<apps::v1::StatefulSet>::new(Subdomain, true)
+                .defaulting(defaults::stateful_set)
+                .validating(workloads::validate, workloads::validate_update),
+        ),
+        Arc::new(
+            Plain::<apps::v1::DaemonSet>::new(Subdomain, true)
+                .defaulting(defaults::daemon_set)
+                .validating(workloads::validate, workloads::validate_update),
+        ),
         plain::<apps::v1::ControllerRevision>(Subdomain, false),
         plain::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>(Subdomain, true),
         Arc::new(autoscaling::HorizontalPodAutoscalersV1::default()),

@@ -5,6 +5,7 @@
 
 use std::marker::PhantomData;
 
+use apiserver_machinery::field::FieldErrors;
 use apiserver_machinery::names;
 use apiserver_machinery::resources::{self, ResourceInfo};
 use serde::de::DeserializeOwned;
@@ -30,6 +31,7 @@ pub struct Plain<T> {
     tracks_generation: bool,
     selectable_fields: &'static [&'static str],
     defaults: Option<fn(&mut Object)>,
+    rules: Option<(fn(&Object) -> FieldErrors, fn(&Object, &Object) -> FieldErrors)>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -44,7 +46,15 @@ impl<T: k8s_openapi::Resource> Plain<T> {
     pub fn new(name_rule: NameRule, tracks_generation: bool) -> Self {
         let resource = resources::find(T::GROUP, T::VERSION, T::URL_PATH_SEGMENT)
             .unwrap_or_else(|| panic!("{}/{} is not in the resource table", T::API_VERSION, T::URL_PATH_SEGMENT));
-        Self { resource, name_rule, tracks_generation, selectable_fields: &[], defaults: None, _type: PhantomData }
+        Self {
+            resource,
+            name_rule,
+            tracks_generation,
+            selectable_fields: &[],
+            defaults: None,
+            rules: None,
+            _type: PhantomData,
+        }
     }
 
     /// Field-selector fields beyond `metadata.name` and `metadata.namespace`, each read at its
@@ -58,6 +68,16 @@ impl<T: k8s_openapi::Resource> Plain<T> {
     /// defaults every object it decodes).
     pub fn defaulting(mut self, defaults: fn(&mut Object)) -> Self {
         self.defaults = Some(defaults);
+        self
+    }
+
+    /// Upstream's validation for the type: of a create, and of an update (old object second).
+    pub fn validating(
+        mut self,
+        validate: fn(&Object) -> FieldErrors,
+        validate_update: fn(&Object, &Object) -> FieldErrors,
+    ) -> Self {
+        self.rules = Some((validate, validate_update));
         self
     }
 }
@@ -114,6 +134,14 @@ impl<T: DeserializeOwned + serde::Serialize + JsonSchema + Send + Sync + 'static
         if let Some(defaults) = self.defaults {
             defaults(new);
         }
+    }
+
+    fn validate(&self, obj: &Object) -> FieldErrors {
+        self.rules.map(|(validate, _)| validate(obj)).unwrap_or_default()
+    }
+
+    fn validate_update(&self, new: &Object, old: &Object) -> FieldErrors {
+        self.rules.map(|(_, validate_update)| validate_update(new, old)).unwrap_or_default()
     }
 }
 
