@@ -24,6 +24,9 @@ pub enum NameRule {
     PathSegment,
 }
 
+/// Validation of a create, and of an update (the old object second).
+type Rules = (fn(&Object) -> FieldErrors, fn(&Object, &Object) -> FieldErrors);
+
 /// A shape-checked resource of k8s-openapi type `T`.
 pub struct Plain<T> {
     resource: &'static ResourceInfo,
@@ -31,7 +34,7 @@ pub struct Plain<T> {
     tracks_generation: bool,
     selectable_fields: &'static [&'static str],
     defaults: Option<fn(&mut Object)>,
-    rules: Option<(fn(&Object) -> FieldErrors, fn(&Object, &Object) -> FieldErrors)>,
+    rules: Option<Rules>,
     _type: PhantomData<fn() -> T>,
 }
 
