@@ -346,6 +346,17 @@ impl Registry {
                 obj.remove("status");
             }
             self.strategy.prepare_for_create(&mut obj);
+            // The creator owns what it sent and its defaults, not what allocation adds below
+            // (a Service's cluster IPs and node ports), as upstream records it.
+            if let Tracking::Update(subresource) = tracking {
+                let api_version = self.resource().api_version();
+                managed::record_update(
+                    None,
+                    &mut obj,
+                    &self.writer(options, &api_version, Part::Main, subresource),
+                    true,
+                );
+            }
             let name = meta_str(&obj, "name").to_string();
             let mut errors = metadata::validate_create(self.strategy.as_ref(), &obj);
             if self.strategy.uses_claims() {
@@ -355,15 +366,6 @@ impl Registry {
             errors.extend(self.strategy.validate(&obj));
             if !errors.is_empty() {
                 return Err(self.invalid(&name, &errors));
-            }
-            if let Tracking::Update(subresource) = tracking {
-                let api_version = self.resource().api_version();
-                managed::record_update(
-                    None,
-                    &mut obj,
-                    &self.writer(options, &api_version, Part::Main, subresource),
-                    true,
-                );
             }
             let key = self.key(namespace, &name)?;
             let held = self.strategy.claims(&obj);

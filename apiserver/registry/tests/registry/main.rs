@@ -1070,3 +1070,21 @@ async fn list_json_equals_the_decoded_list() {
         }
     }
 }
+
+/// A Service's creator owns what it sent, not the cluster IP and node port allocated for it.
+#[tokio::test]
+async fn allocated_addresses_are_not_owned_by_the_creator() {
+    let store = store();
+    let services = registry(apiserver_registry::resources::core::Services, &store);
+    let body = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                      "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80}]}});
+    let options = WriteOptions { field_manager: Some("creator".into()), ..WRITE };
+    let created = services.create(Some("default"), body, options).await.unwrap();
+    assert!(created["spec"]["clusterIP"].as_str().is_some_and(|ip| !ip.is_empty()));
+    let entries = created["metadata"]["managedFields"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["manager"], "creator");
+    let owned = &entries[0]["fieldsV1"]["f:spec"];
+    assert!(owned.get("f:selector").is_some(), "{owned}");
+    assert!(owned.get("f:clusterIP").is_none() && owned.get("f:clusterIPs").is_none(), "{owned}");
+}
