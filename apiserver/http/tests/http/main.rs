@@ -971,3 +971,25 @@ async fn deployments_need_a_selector_matching_their_template() {
         stderr(&out)
     );
 }
+
+/// Job and CronJob rules reach kubectl as 422s with the field at fault.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_and_cron_jobs_are_validated() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let out = cluster
+        .kubectl_with("admin.kubeconfig", &["create", "cronjob", "c", "--image=busybox", "--schedule=61 * * * *"])
+        .await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("spec.schedule: Invalid value: \"61 * * * *\""), "{}", stderr(&out));
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+                     "spec": {"template": {"spec": {"restartPolicy": "Always",
+                                                    "containers": [{"name": "c", "image": "busybox"}]}}}});
+    let file = cluster.write("job.json", &job);
+    let out = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &file]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("spec.template.spec.restartPolicy: Unsupported value: \"Always\""),
+        "{}",
+        stderr(&out)
+    );
+}

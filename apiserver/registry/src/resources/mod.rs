@@ -4,6 +4,7 @@
 pub mod autoscaling;
 pub mod core;
 pub mod defaults;
+pub mod jobs;
 pub mod plain;
 pub mod workloads;
 
@@ -92,8 +93,16 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         plain::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>(Subdomain, true),
         Arc::new(autoscaling::HorizontalPodAutoscalersV1::default()),
         plain::<events::v1::Event>(Subdomain, false),
-        Arc::new(Plain::<batch::v1::Job>::new(Subdomain, true).defaulting(defaults::job)),
-        Arc::new(Plain::<batch::v1::CronJob>::new(Subdomain, true).defaulting(defaults::cron_job)),
+        Arc::new(
+            Plain::<batch::v1::Job>::new(Subdomain, true)
+                .defaulting(defaults::job)
+                .validating(jobs::validate_job, jobs::validate_job_update),
+        ),
+        Arc::new(
+            Plain::<batch::v1::CronJob>::new(Subdomain, true)
+                .defaulting(defaults::cron_job)
+                .validating(jobs::validate_cron_job, jobs::validate_cron_job_update),
+        ),
         plain::<networking::v1::Ingress>(Subdomain, true),
         plain::<networking::v1::IngressClass>(Subdomain, true),
         plain::<networking::v1::NetworkPolicy>(Subdomain, true),
