@@ -19,7 +19,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
-use crate::schema::{self, REF_PREFIX, list_fields};
+use crate::schema::{self, list_fields};
 
 /// The type of a value: an OpenAPI definition, or a map of values of a definition.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -217,18 +217,14 @@ fn property(definition: &str, name: &str) -> Option<&'static Value> {
     schema::schemas().definitions.get(definition)?.get("properties")?.get(name)
 }
 
-/// The definition a schema refers to (`$ref`, or `allOf: [{$ref}]`), as the table's own key.
+/// The definition a schema refers to, if the table has it.
 fn definition_of(schema: &'static Value) -> Option<&'static str> {
-    let reference = schema
-        .get("$ref")
-        .or_else(|| schema.get("allOf")?.as_array()?.first()?.get("$ref"))
-        .and_then(Value::as_str)?
-        .strip_prefix(REF_PREFIX)?;
+    let reference = schema::definition_of(schema)?;
     schema::schemas().definitions.get_key_value(reference).map(|(name, _)| name.as_str())
 }
 
 fn atomic_struct(definition: &str) -> bool {
-    list_fields::ATOMIC_STRUCTS.binary_search_by(|(name, _)| (*name).cmp(definition)).is_ok()
+    list_fields::struct_map_type(definition).is_some()
 }
 
 #[cfg(test)]

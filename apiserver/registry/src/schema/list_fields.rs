@@ -662,6 +662,11 @@ pub const ATOMIC_STRUCTS: &[(&str, &str)] = &[
     ("io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference", "atomic"),
 ];
 
+/// The type-level `x-kubernetes-map-type` of `definition`, if it has one.
+pub fn struct_map_type(definition: &str) -> Option<&'static str> {
+    ATOMIC_STRUCTS.binary_search_by(|(name, _)| (*name).cmp(definition)).ok().map(|i| ATOMIC_STRUCTS[i].1)
+}
+
 /// The merge metadata of `definition.property`, if any.
 pub fn field(definition: &str, property: &str) -> Option<&'static FieldMerge> {
     FIELDS.binary_search_by(|f| (f.definition, f.property).cmp(&(definition, property))).ok().map(|i| &FIELDS[i])

@@ -56,7 +56,7 @@ impl Schemas {
         for strategy in resources::all() {
             let r = strategy.resource();
             let reference = strategy.schema(&mut generator);
-            let name = definition_name(reference.as_value()).expect("a kind's schema is a definition");
+            let name = definition_of(reference.as_value()).expect("a kind's schema is a definition").to_string();
             let gvk = Gvk { group: r.group.into(), version: r.version.into(), kind: r.kind.into() };
             let list = Gvk { kind: format!("{}List", r.kind), ..gvk.clone() };
             kinds.push((gvk, name.clone()));
@@ -124,20 +124,6 @@ impl Schemas {
         }
         seen.into_iter().collect()
     }
-
-    /// The definition a property of `definition` holds (through arrays and maps), and whether
-    /// the property is a list.
-    pub fn property_type(&self, definition: &str, property: &str) -> Option<(Option<&str>, bool)> {
-        let schema = self.definitions.get(definition)?.get("properties")?.get(property)?;
-        let (inner, list) = match schema.get("type").and_then(Value::as_str) {
-            Some("array") => (schema.get("items")?, true),
-            Some("object") if schema.get("additionalProperties").is_some() => (&schema["additionalProperties"], false),
-            _ => (schema, false),
-        };
-        let target =
-            definition_name(inner).and_then(|name| self.definitions.get_key_value(&name)).map(|(k, _)| k.as_str());
-        Some((target, list))
-    }
 }
 
 fn kind<T: JsonSchema + k8s_openapi::Resource>(generator: &mut SchemaGenerator, kinds: &mut Vec<(Gvk, String)>) {
@@ -147,10 +133,12 @@ fn kind<T: JsonSchema + k8s_openapi::Resource>(generator: &mut SchemaGenerator, 
 }
 
 /// The definition a schema refers to: `{"$ref": ...}` or upstream's `{"allOf": [{"$ref": ...}]}`.
-fn definition_name(schema: &Value) -> Option<String> {
-    let reference =
-        schema.get("$ref").or_else(|| schema.get("allOf")?.as_array()?.first()?.get("$ref")).and_then(Value::as_str)?;
-    reference.strip_prefix(REF_PREFIX).map(str::to_string)
+pub(crate) fn definition_of(schema: &Value) -> Option<&str> {
+    schema
+        .get("$ref")
+        .or_else(|| schema.get("allOf")?.as_array()?.first()?.get("$ref"))
+        .and_then(Value::as_str)?
+        .strip_prefix(REF_PREFIX)
 }
 
 fn collect_refs(schema: &Value, out: &mut Vec<String>) {
@@ -199,8 +187,8 @@ fn list_schema(kind: &str, item: &str) -> Value {
 /// Adds the merge metadata of `definition`'s fields and of the type itself.
 fn annotate(definition: &str, schema: &mut Value) {
     let Value::Object(schema) = schema else { return };
-    if let Ok(i) = list_fields::ATOMIC_STRUCTS.binary_search_by(|(name, _)| (*name).cmp(definition)) {
-        schema.insert("x-kubernetes-map-type".into(), json!(list_fields::ATOMIC_STRUCTS[i].1));
+    if let Some(map_type) = list_fields::struct_map_type(definition) {
+        schema.insert("x-kubernetes-map-type".into(), json!(map_type));
     }
     let Some(Value::Object(properties)) = schema.get_mut("properties") else { return };
     for (property, field_schema) in properties.iter_mut() {
@@ -267,7 +255,7 @@ mod tests {
     }
 
     #[test]
-    fn refs_resolve_and_property_types_follow_them() {
+    fn refs_resolve() {
         let schemas = schemas();
         let names = schemas.reachable(["io.k8s.api.apps.v1.Deployment"]);
         assert!(names.contains(&"io.k8s.api.core.v1.Container".to_string()));
@@ -278,10 +266,5 @@ mod tests {
                 assert!(schemas.definitions.contains_key(&r), "{name} refers to missing {r}");
             }
         }
-        assert_eq!(
-            schemas.property_type("io.k8s.api.core.v1.PodSpec", "containers"),
-            Some((Some("io.k8s.api.core.v1.Container"), true))
-        );
-        assert_eq!(schemas.property_type("io.k8s.api.core.v1.Container", "image"), Some((None, false)));
     }
 }
