@@ -225,15 +225,21 @@ impl Registry {
     pub(crate) fn decode(&self, kv: &KeyValue) -> Result<Object, ApiError> {
         let stored: Object = serde_json::from_slice(&kv.value)
             .map_err(|e| ApiError::internal(format!("stored object {:?} is corrupt: {e}", kv.key)))?;
-        let mut obj = self.strategy.served_version_of(stored);
+        let mut obj = match self.strategy.conversion() {
+            Some(conversion) => (conversion.from_storage)(stored),
+            None => stored,
+        };
         set_meta(&mut obj, "resourceVersion", Some(json!(kv.mod_revision.to_string())));
         Ok(obj)
     }
 
     /// An object's stored bytes (in the storage version).
     pub(crate) fn encode(&self, obj: &Object) -> Bytes {
-        let stored = self.strategy.storage_version_of(obj);
-        Bytes::from(serde_json::to_vec(stored.as_ref().unwrap_or(obj)).expect("a JSON object serialises"))
+        let bytes = match self.strategy.conversion() {
+            Some(conversion) => serde_json::to_vec(&(conversion.to_storage)(obj.clone())),
+            None => serde_json::to_vec(obj),
+        };
+        Bytes::from(bytes.expect("a JSON object serialises"))
     }
 
     /// The body as an object of this resource's kind: right shape, apiVersion and kind.
@@ -460,7 +466,7 @@ impl Registry {
     /// the resourceVersion spliced in, not decoded and re-encoded (LISTs of thousands of objects
     /// stay a copy). Resources served in another version than stored take the decoding path.
     pub async fn list_json(&self, namespace: Option<&str>, options: ListOptions<'_>) -> Result<Bytes, ApiError> {
-        if self.strategy.converts_versions() {
+        if self.strategy.conversion().is_some() {
             let list = self.list(namespace, options).await?;
             return Ok(Bytes::from(serde_json::to_vec(&list).expect("JSON values serialise")));
         }

@@ -101,24 +101,21 @@ pub trait Strategy: Send + Sync + 'static {
         false
     }
 
-    /// Whether this strategy's version differs from the stored one (then every stored object
-    /// goes through [`Self::served_version_of`], and lists cannot be answered from the stored
-    /// bytes).
-    fn converts_versions(&self) -> bool {
-        false
-    }
-
-    /// The stored form of an object of a resource served in more than one version (HPAs are
-    /// stored as `autoscaling/v2` and also served as v1); `None` when this strategy's version
-    /// is the one stored.
-    fn storage_version_of(&self, _obj: &Object) -> Option<Object> {
+    /// How objects convert when this strategy's version is not the stored one (HPAs are stored
+    /// as `autoscaling/v2` and also served as v1); `None` when it is. With a conversion, every
+    /// stored object is decoded and converted: lists and watches cannot send the stored bytes.
+    fn conversion(&self) -> Option<VersionConversion> {
         None
     }
+}
 
-    /// A stored object in this strategy's version (the inverse of [`Self::storage_version_of`]).
-    fn served_version_of(&self, obj: Object) -> Object {
-        obj
-    }
+/// Conversion between a served version and the stored one.
+#[derive(Debug, Clone, Copy)]
+pub struct VersionConversion {
+    /// Served version → stored version.
+    pub to_storage: fn(Object) -> Object,
+    /// Stored version → served version.
+    pub from_storage: fn(Object) -> Object,
 }
 
 /// Whether `obj` deserialises as `T` (the type's required fields, scalar types, enums), and

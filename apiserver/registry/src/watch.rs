@@ -128,7 +128,7 @@ impl Registry {
         let lines = options.json_lines
             && filter.labels.is_empty()
             && filter.fields.is_empty()
-            && !self.strategy().converts_versions();
+            && self.strategy().conversion().is_none();
         let live = live
             .map(move |item| match item {
                 Ok(WatchItem::Event(event)) => {

@@ -8,8 +8,7 @@ use k8s_openapi::schemars::{Schema, SchemaGenerator};
 use serde_json::Value;
 
 use super::plain::{NameRule, Plain};
-use crate::object::Object;
-use crate::strategy::Strategy;
+use crate::strategy::{Strategy, VersionConversion};
 
 /// `autoscaling/v1` HorizontalPodAutoscalers: the v2 objects, converted on the way in and out.
 #[derive(Debug)]
@@ -38,15 +37,7 @@ impl Strategy for HorizontalPodAutoscalersV1 {
         true
     }
 
-    fn converts_versions(&self) -> bool {
-        true
-    }
-
-    fn storage_version_of(&self, obj: &Object) -> Option<Object> {
-        Some(conversion::v1_to_v2(obj.clone()))
-    }
-
-    fn served_version_of(&self, obj: Object) -> Object {
-        conversion::v2_to_v1(obj)
+    fn conversion(&self) -> Option<VersionConversion> {
+        Some(VersionConversion { to_storage: conversion::v1_to_v2, from_storage: conversion::v2_to_v1 })
     }
 }
