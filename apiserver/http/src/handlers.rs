@@ -374,6 +374,8 @@ impl Api {
         let as_table = wants_table(accept);
         let as_yaml = body::wants_yaml(accept);
         let as_metadata = partial_metadata::wanted_version(accept);
+        // Plain JSON answers can be made from the stored bytes (lists, watch lines).
+        let plain_json = !as_table && !as_yaml && as_metadata.is_none();
         let respond = |code: StatusCode, value: Value| -> Response<Body> {
             if let Some(version) = as_metadata {
                 json_response(code, &partial_metadata::convert(&value, version), "application/json")
@@ -405,7 +407,7 @@ impl Api {
                     label_selector: query.get("labelSelector").map(String::as_str),
                     field_selector: query.get("fieldSelector").map(String::as_str),
                 };
-                if as_table || as_yaml || as_metadata.is_some() {
+                if !plain_json {
                     return Ok(respond(StatusCode::OK, registry.list(namespace, options).await?));
                 }
                 // Plain JSON: the items go out as stored, without a decode and re-encode.
@@ -420,7 +422,7 @@ impl Api {
                     read,
                     label_selector: query.get("labelSelector").map(String::as_str),
                     field_selector: query.get("fieldSelector").map(String::as_str),
-                    json_lines: !as_table && !as_yaml && as_metadata.is_none(),
+                    json_lines: plain_json,
                 };
                 let timeout = query
                     .get("timeoutSeconds")

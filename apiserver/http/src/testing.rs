@@ -13,23 +13,21 @@ pub fn kubectl_binary() -> Option<PathBuf> {
             .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
         cache.join("kybernetes/tools")
     });
-    let kubectl = tools.join("kubectl");
-    if kubectl.exists() {
-        return Some(kubectl);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "kubectl v1.35 missing at {} under CI", kubectl.display());
-    eprintln!("SKIPPED: real kubectl v1.35 not found at {} (run ci/install-kubectl.sh)", kubectl.display());
-    None
+    installed(tools.join("kubectl"), "real kubectl v1.35")
 }
 
 /// The helm (v4) that `ci/install-kubectl.sh` installs next to kubectl, under the same rules.
 pub fn helm_binary() -> Option<PathBuf> {
-    let helm = kubectl_binary()?.with_file_name("helm");
-    if helm.exists() {
-        return Some(helm);
+    installed(kubectl_binary()?.with_file_name("helm"), "helm v4")
+}
+
+/// `path` if it exists; otherwise a loud skip, or a failure under CI=true.
+fn installed(path: PathBuf, what: &str) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path);
     }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "helm missing at {} under CI", helm.display());
-    eprintln!("SKIPPED: helm not found at {} (run ci/install-kubectl.sh)", helm.display());
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{what} missing at {} under CI", path.display());
+    eprintln!("SKIPPED: {what} not found at {} (run ci/install-kubectl.sh)", path.display());
     None
 }
 
