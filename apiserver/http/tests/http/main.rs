@@ -53,6 +53,13 @@ impl Cluster {
 
     /// Runs kubectl with the given kubeconfig file (in the cluster's directory).
     async fn kubectl_with(&self, kubeconfig: &str, args: &[&str]) -> Output {
+        let mut command = self.command(kubeconfig, args);
+        tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
+    }
+
+    /// A kubectl command with the given kubeconfig file (in the cluster's directory), to run
+    /// as it is or with extra environment.
+    fn command(&self, kubeconfig: &str, args: &[&str]) -> Command {
         let mut command = Command::new(&self.kubectl);
         command
             .arg("--kubeconfig")
@@ -61,7 +68,7 @@ impl Cluster {
             .arg(self.path("kube-cache"))
             .args(args)
             .env_remove("KUBECONFIG");
-        tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
+        command
     }
 
     /// Runs kubectl as admin; panics with its output when it fails.
@@ -381,10 +388,8 @@ async fn kubectl_apply_patch_and_edit_use_strategic_merge_patch() {
     );
     assert_eq!(cluster.kubectl(&IMAGES).await, "nginx:2 busybox:1.36");
     // `kubectl edit` with an editor that changes the image.
-    let out = Command::new(&cluster.kubectl)
-        .arg("--kubeconfig")
-        .arg(cluster.path("admin.kubeconfig"))
-        .args(["edit", "deployment", "web"])
+    let out = cluster
+        .command("admin.kubeconfig", &["edit", "deployment", "web"])
         .env("KUBE_EDITOR", "sed -i s/nginx:2/nginx:3/")
         .output()
         .unwrap();

@@ -42,15 +42,7 @@ fn words(text: &str) -> Vec<Vec<&str>> {
 /// A kubectl command against the cluster as admin, for running with extra environment or as a
 /// child process.
 fn command(cluster: &Cluster, args: &[&str]) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(&cluster.kubectl);
-    command
-        .arg("--kubeconfig")
-        .arg(cluster.path(ADMIN))
-        .arg("--cache-dir")
-        .arg(cluster.path("kube-cache"))
-        .args(args)
-        .env_remove("KUBECONFIG");
-    command
+    tokio::process::Command::from(cluster.command(ADMIN, args))
 }
 
 /// Runs `command` to completion (at most a minute).
