@@ -30,6 +30,13 @@ struct Args {
     /// Write an admin kubeconfig (real URL and port, cluster CA, admin client certificate) here.
     #[arg(long)]
     write_kubeconfig: Option<PathBuf>,
+    /// Run the controllers and the scheduler in this process (like k3s); `--controllers=false`
+    /// leaves them to separate processes.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    controllers: bool,
+    /// Seconds without a heartbeat after which a node is marked NotReady/Unknown.
+    #[arg(long, default_value_t = 40)]
+    node_monitor_grace_period: u64,
 }
 
 #[tokio::main]
@@ -69,10 +76,37 @@ async fn main() -> anyhow::Result<()> {
     bootstrap_kubernetes_service(&registries, local.port()).await?;
     let api = Arc::new(Api::new(registries, Authenticator::new(&pki.admin_token), advertised.to_string()));
     tracing::info!(%url, "serving");
+    // The listener is bound: the in-process clients' first requests wait in its backlog.
+    let control_plane = if args.controllers { Some(start_control_plane(&args, &url, &pki).await?) } else { None };
     println!("apiserver listening on {url}");
     apiserver_http::serve(listener, pki.server_config()?, api, shutdown_signal()).await?;
+    if let Some(control_plane) = control_plane {
+        control_plane.abort();
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the controllers and the scheduler as API clients of this server (admin credentials,
+/// over HTTPS like any other client).
+async fn start_control_plane(args: &Args, url: &str, pki: &Pki) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let kubeconfig: kube::config::Kubeconfig =
+        serde_json::from_value(pki.admin_kubeconfig(url)).context("in-process kubeconfig")?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+        .await
+        .context("in-process client configuration")?;
+    let client = kube::Client::try_from(config).context("in-process client")?;
+    let options = apiserver_controllers::Options {
+        node_monitor_grace_period: std::time::Duration::from_secs(args.node_monitor_grace_period),
+        ..Default::default()
+    };
+    let scheduler = apiserver_scheduler::run(client.clone(), apiserver_scheduler::SchedulerOptions::default());
+    Ok(tokio::spawn(async move {
+        tokio::select! {
+            () = apiserver_controllers::run(client, options) => {}
+            result = scheduler => if let Err(err) = result { tracing::error!(%err, "scheduler stopped") },
+        }
+    }))
 }
 
 /// Creates the namespaces every cluster has, if missing.

@@ -3,7 +3,15 @@
 //! stream of creates, restart it, and check that every acknowledged object survived and that
 //! watches resume from a resourceVersion taken before the crash.
 
+mod cluster;
+mod control_plane;
+mod daemonsets;
+mod deployments;
+mod jobs;
 mod kube_client;
+mod node_agent;
+mod scheduling;
+mod statefulsets;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -14,19 +22,24 @@ use apiserver_http::testing::kubectl_binary;
 use serde_json::{Value, json};
 
 /// A running `apiserver` process.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    kubeconfig: PathBuf,
+    pub(crate) kubeconfig: PathBuf,
 }
 
 impl Server {
     fn start(data: &Path) -> Self {
+        Self::start_with(data, &[])
+    }
+
+    fn start_with(data: &Path, args: &[&str]) -> Self {
         let kubeconfig = data.join("admin.kubeconfig");
         let mut child = Command::new(env!("CARGO_BIN_EXE_apiserver"))
             .arg("--data-dir")
             .arg(data)
             .args(["--secure-port", "0", "--write-kubeconfig"])
             .arg(&kubeconfig)
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

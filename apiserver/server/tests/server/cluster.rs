@@ -1,0 +1,93 @@
+//! The control-plane test harness: the `apiserver` binary (controllers and scheduler in-process,
+//! as users run it), a kube-rs client, real kubectl, and simulated nodes from the node agent's
+//! library (a real API client over HTTPS, in this test process so a test can stop one).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use kube::Client;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use crate::Server;
+
+/// A running cluster for one test: keep it alive for the test's duration.
+pub struct Cluster {
+    pub server: Server,
+    pub client: Client,
+    kubectl: Option<PathBuf>,
+    _data: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Starts the API server with its in-process controllers and scheduler.
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the API server with extra flags.
+    pub async fn start_with(args: &[&str]) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let server = Server::start_with(data.path(), args);
+        let client = client(&server.kubeconfig).await;
+        Self { server, client, kubectl: apiserver_http::testing::kubectl_binary(), _data: data }
+    }
+
+    pub fn kubeconfig(&self) -> &Path {
+        &self.server.kubeconfig
+    }
+
+    /// Real kubectl v1.35 against this cluster; `None` when it is not installed (outside CI).
+    pub fn kubectl(&self, args: &[&str]) -> Option<String> {
+        let kubectl = self.kubectl.as_ref()?;
+        let out = Command::new(kubectl).arg("--kubeconfig").arg(self.kubeconfig()).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(String::from_utf8(out.stdout).unwrap())
+    }
+
+    /// Starts `count` simulated nodes named `{prefix}-{i}`; abort the task to stop them
+    /// (their heartbeats stop, as when a machine dies).
+    pub fn simulated_nodes(&self, prefix: &str, count: usize) -> tokio::task::JoinHandle<()> {
+        let options = node_agent::simulated::SimulatedOptions {
+            nodes: count,
+            name_prefix: prefix.to_string(),
+            ..Default::default()
+        };
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            if let Err(err) = node_agent::simulated::run(client, options).await {
+                panic!("simulated nodes failed: {err}");
+            }
+        })
+    }
+}
+
+/// An admin kube-rs client from a kubeconfig.
+pub async fn client(kubeconfig: &Path) -> Client {
+    let kubeconfig = Kubeconfig::read_from(kubeconfig).unwrap();
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();
+    Client::try_from(config).unwrap()
+}
+
+use kube::Config;
+
+/// Polls `check` every 50 ms until it returns `Some`, for up to `timeout`; panics with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
