@@ -5,6 +5,7 @@
 //! in-process (like k3s) or a `controller-manager` process does against any server.
 
 pub mod events;
+pub mod history;
 pub mod informers;
 pub mod owners;
 pub mod selectors;
