@@ -244,7 +244,7 @@ async fn reconcile(ds: Arc<DaemonSet>, state: Arc<State>) -> Result<Action, Erro
     let written = bounded(writes, WRITES_IN_FLIGHT).await;
 
     let new_status = status::compute(&ds, &counts, collision_count);
-    if ds.status.as_ref() != Some(&new_status) {
+    if !crate::statefulset::status::equivalent(ds.status.as_ref(), &new_status) {
         let api: Api<DaemonSet> = Api::namespaced(state.client.clone(), &namespace);
         api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&json!({ "status": new_status }))).await?;
     }

@@ -181,7 +181,7 @@ async fn reconcile(set: Arc<StatefulSet>, state: Arc<State>) -> Result<Action, E
     let pod_refs: Vec<&Pod> = pods.iter().map(|p| &**p).collect();
     let revision_names = status::Revisions { current: &current_name, update: &update_name, collision_count };
     let new_status = status::compute(&set, &pod_refs, &revision_names, now);
-    if set.status.as_ref() != Some(&new_status) {
+    if !status::equivalent(set.status.as_ref(), &new_status) {
         let api: Api<StatefulSet> = Api::namespaced(state.client.clone(), &namespace);
         api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&json!({ "status": new_status }))).await?;
     }

@@ -8,6 +8,28 @@ use k8s_openapi::jiff::Timestamp;
 use super::pod_state;
 use crate::history::CONTROLLER_REVISION_HASH_LABEL;
 
+/// Whether two statuses say the same once unset and zero values are dropped (the server may
+/// omit `0` and `[]`; comparing them as different would rewrite the status in a loop).
+pub fn equivalent<T: serde::Serialize>(a: Option<&T>, b: &T) -> bool {
+    fn trimmed(value: serde_json::Value) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        match value {
+            Value::Null => None,
+            Value::Number(n) if n.as_f64() == Some(0.0) => None,
+            Value::String(s) if s.is_empty() => None,
+            Value::Array(items) if items.is_empty() => None,
+            Value::Object(map) => {
+                let map: serde_json::Map<String, Value> =
+                    map.into_iter().filter_map(|(k, v)| trimmed(v).map(|v| (k, v))).collect();
+                (!map.is_empty()).then_some(Value::Object(map))
+            }
+            other => Some(other),
+        }
+    }
+    let json = |v: Option<&T>| v.and_then(|v| serde_json::to_value(v).ok()).and_then(trimmed);
+    json(a) == json(Some(b))
+}
+
 /// The revisions the status reports.
 #[derive(Debug, Clone)]
 pub struct Revisions<'a> {
@@ -102,6 +124,21 @@ mod tests {
         assert_eq!(status.updated_replicas, Some(2));
         assert_eq!(status.current_revision.as_deref(), Some("old"));
         assert_eq!(status.observed_generation, Some(4));
+    }
+
+    #[test]
+    fn statuses_equal_up_to_omitted_zeros() {
+        let ours = StatefulSetStatus {
+            replicas: 0,
+            ready_replicas: Some(0),
+            observed_generation: Some(1),
+            ..Default::default()
+        };
+        let stored = StatefulSetStatus { observed_generation: Some(1), ..Default::default() };
+        assert!(equivalent(Some(&stored), &ours));
+        assert!(!equivalent(None, &ours));
+        let other = StatefulSetStatus { observed_generation: Some(2), ..Default::default() };
+        assert!(!equivalent(Some(&other), &ours));
     }
 
     #[test]
