@@ -181,6 +181,8 @@ pub fn new_revision<K: Resource<DynamicType = ()>>(
             name: Some(revision_name(&owner.name_any(), &hash)),
             namespace: owner.namespace(),
             labels: Some(labels),
+            // As upstream: `kubectl rollout history` shows the owner's change-cause from here.
+            annotations: owner.meta().annotations.clone(),
             owner_references: Some(vec![owners::controller_ref(owner)]),
             ..Default::default()
         },

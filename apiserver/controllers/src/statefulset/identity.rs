@@ -125,21 +125,21 @@ impl Retention {
     }
 }
 
-/// A plain (non-controller) owner reference, as upstream puts on retained-or-not claims.
-fn plain_ref(api_version: &str, kind: &str, name: String, uid: String) -> OwnerReference {
+fn controller_ref(api_version: &str, kind: &str, name: String, uid: String) -> OwnerReference {
     OwnerReference {
         api_version: api_version.into(),
         kind: kind.into(),
         name,
         uid,
-        controller: None,
-        block_owner_deletion: None,
+        controller: Some(true),
+        block_owner_deletion: Some(true),
     }
 }
 
 /// The owner references a claim should have (upstream's `updateClaimOwnerRefForSetAndPod`):
-/// the set owns it when claims go with the set, the pod owns it when its ordinal is scaled
-/// away and claims go with scale-down; other references are kept. `None` when nothing changes.
+/// the set controls it when claims go with the set, the pod when its ordinal is scaled away
+/// and claims go with scale-down; references to others are kept, and nothing is added when
+/// another controller owns the claim. `None` when nothing changes.
 pub fn claim_owner_refs(
     existing: &[OwnerReference],
     set: &StatefulSet,
@@ -149,24 +149,18 @@ pub fn claim_owner_refs(
 ) -> Option<Vec<OwnerReference>> {
     let set_uid = set.uid().unwrap_or_default();
     let pod_uid = pod.and_then(|p| p.uid());
-    let want_set = retention.delete_when_deleted && !(retention.delete_when_scaled && scaled_down);
-    let want_pod = retention.delete_when_scaled && scaled_down && pod_uid.is_some();
-    let mut refs: Vec<OwnerReference> = existing
-        .iter()
-        .filter(|r| {
-            let is_set = r.uid == set_uid;
-            let is_pod = r.kind == "Pod" && Some(&r.uid) == pod_uid.as_ref();
-            (!is_set || want_set) && (!is_pod || want_pod)
-        })
-        .cloned()
-        .collect();
-    if want_set && !refs.iter().any(|r| r.uid == set_uid) {
-        refs.push(plain_ref("apps/v1", "StatefulSet", set.name_any(), set_uid.clone()));
-    }
-    if let (true, Some(pod), Some(uid)) = (want_pod, pod, pod_uid.clone())
-        && !refs.iter().any(|r| r.uid == uid)
-    {
-        refs.push(plain_ref("v1", "Pod", pod.name_any(), uid));
+    let ours = |r: &OwnerReference| r.uid == set_uid || Some(&r.uid) == pod_uid.as_ref();
+    let mut refs: Vec<OwnerReference> = existing.iter().filter(|r| !ours(r)).cloned().collect();
+    let foreign_controller = refs.iter().any(|r| r.controller == Some(true));
+    if !foreign_controller {
+        let want_pod = retention.delete_when_scaled && scaled_down;
+        let want_set = retention.delete_when_deleted && !want_pod;
+        if want_set {
+            refs.push(controller_ref("apps/v1", "StatefulSet", set.name_any(), set_uid.clone()));
+        }
+        if let (true, Some(pod), Some(uid)) = (want_pod, pod, pod_uid.clone()) {
+            refs.push(controller_ref("v1", "Pod", pod.name_any(), uid));
+        }
     }
     (refs != existing).then_some(refs)
 }
@@ -266,7 +260,7 @@ mod tests {
     #[test]
     fn retain_retain_removes_set_and_pod_references() {
         let s = set(Some(("Retain", "Retain")));
-        let existing = vec![plain_ref("apps/v1", "StatefulSet", "web".into(), "set-uid".into())];
+        let existing = vec![controller_ref("apps/v1", "StatefulSet", "web".into(), "set-uid".into())];
         assert_eq!(claim_owner_refs(&existing, &s, Some(&pod_with_uid("p")), false, Retention::of(&s)), Some(vec![]));
         assert_eq!(claim_owner_refs(&[], &s, Some(&pod_with_uid("p")), true, Retention::of(&s)), None);
     }
@@ -277,11 +271,19 @@ mod tests {
         let refs = claim_owner_refs(&[], &s, None, false, Retention::of(&s)).unwrap();
         assert_eq!(refs.len(), 1);
         assert_eq!((refs[0].kind.as_str(), refs[0].uid.as_str()), ("StatefulSet", "set-uid"));
+        assert_eq!(refs[0].controller, Some(true));
         assert_eq!(
             claim_owner_refs(&refs, &s, None, true, Retention::of(&s)),
             None,
             "scale-down keeps the set's reference"
         );
+    }
+
+    #[test]
+    fn another_controller_keeps_the_claim() {
+        let s = set(Some(("Delete", "Delete")));
+        let foreign = vec![controller_ref("v1", "Other", "x".into(), "other".into())];
+        assert_eq!(claim_owner_refs(&foreign, &s, None, false, Retention::of(&s)), None);
     }
 
     #[test]

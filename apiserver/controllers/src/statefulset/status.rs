@@ -83,7 +83,8 @@ pub fn compute(set: &StatefulSet, pods: &[&Pod], revisions: &Revisions<'_>, now:
         .and_then(|u| u.type_.as_deref())
         .is_none_or(|t| t == "RollingUpdate");
     // A finished rolling update makes the update revision the current one.
-    if rolling && updated == status.replicas && ready == status.replicas {
+    let wanted = set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    if rolling && updated == wanted && ready == wanted && status.replicas == wanted {
         status.current_replicas = Some(updated);
         status.current_revision = Some(revisions.update.to_string());
     }
@@ -106,7 +107,7 @@ mod tests {
     fn set() -> StatefulSet {
         StatefulSet {
             metadata: ObjectMeta { generation: Some(4), ..Default::default() },
-            spec: Some(StatefulSetSpec::default()),
+            spec: Some(StatefulSetSpec { replicas: Some(2), ..Default::default() }),
             status: None,
         }
     }
