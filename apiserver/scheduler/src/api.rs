@@ -1,0 +1,109 @@
+//! The scheduler's side effects on the API: bindings, pod status (PodScheduled=False,
+//! nominatedNodeName), victim deletions and Events. Nothing here decides anything.
+
+use k8s_openapi::api::core::v1::{Binding, Event, EventSource, ObjectReference, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::Api;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+use crate::pod_info::PodInfo;
+
+/// POSTs `pods/{name}/binding`.
+pub async fn bind(client: &kube::Client, pod: &PodInfo, node: &str) -> Result<(), kube::Error> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace);
+    let binding = Binding {
+        metadata: ObjectMeta { name: Some(pod.name.clone()), uid: Some(pod.uid.clone()), ..Default::default() },
+        target: ObjectReference { kind: Some("Node".into()), name: Some(node.to_string()), ..Default::default() },
+    };
+    // The answer is a Status, not a Binding.
+    let _: serde_json::Value = api.create_subresource("binding", &pod.name, &PostParams::default(), &binding).await?;
+    Ok(())
+}
+
+/// A side effect queued behind the scheduling loop.
+#[derive(Debug)]
+pub enum Effect {
+    /// PodScheduled=False/Unschedulable with `message`, and `nominatedNodeName` when given.
+    Unschedulable { namespace: String, name: String, message: String, nominated: Option<String> },
+    /// Graceful deletion of a preemption victim.
+    Evict { namespace: String, name: String, uid: String },
+}
+
+pub async fn apply(client: &kube::Client, effect: Effect) -> Result<(), kube::Error> {
+    match effect {
+        Effect::Unschedulable { namespace, name, message, nominated } => {
+            let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+            let current = api.get_status(&name).await?;
+            let status = current.status.unwrap_or_default();
+            let same = status.conditions.iter().flatten().any(|c| {
+                c.type_ == "PodScheduled"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some("Unschedulable")
+                    && c.message.as_deref() == Some(message.as_str())
+            });
+            if same && (nominated.is_none() || status.nominated_node_name == nominated) {
+                return Ok(());
+            }
+            let mut patch = json!({"status": {"conditions": [{
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": message,
+                "lastProbeTime": null,
+                "lastTransitionTime": Timestamp::now().to_string(),
+            }]}});
+            if let Some(node) = nominated {
+                patch["status"]["nominatedNodeName"] = json!(node);
+            }
+            api.patch_status(&name, &PatchParams::default(), &Patch::Strategic(patch)).await.map(drop)
+        }
+        Effect::Evict { namespace, name, uid } => {
+            let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+            let params = DeleteParams {
+                preconditions: Some(kube::api::Preconditions { uid: Some(uid), resource_version: None }),
+                ..Default::default()
+            };
+            api.delete(&name, &params).await.map(drop)
+        }
+    }
+}
+
+/// A core/v1 Event about a pod, from "default-scheduler".
+pub fn event(component: &str, pod: &PodInfo, type_: &str, reason: &str, action: &str, message: String) -> Event {
+    let now = Timestamp::now();
+    Event {
+        metadata: ObjectMeta {
+            name: Some(format!("{}.{:x}", pod.name, now.as_nanosecond())),
+            namespace: Some(pod.namespace.clone()),
+            ..Default::default()
+        },
+        involved_object: ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("Pod".into()),
+            namespace: Some(pod.namespace.clone()),
+            name: Some(pod.name.clone()),
+            uid: Some(pod.uid.clone()),
+            resource_version: Some(pod.resource_version.clone()).filter(|r| !r.is_empty()),
+            ..Default::default()
+        },
+        type_: Some(type_.into()),
+        reason: Some(reason.into()),
+        action: Some(action.into()),
+        message: Some(message),
+        source: Some(EventSource { component: Some(component.into()), host: None }),
+        reporting_component: Some(component.into()),
+        reporting_instance: Some(component.into()),
+        first_timestamp: Some(Time(now)),
+        last_timestamp: Some(Time(now)),
+        event_time: Some(MicroTime(now)),
+        count: Some(1),
+        ..Default::default()
+    }
+}
+
+pub async fn post_event(client: &kube::Client, event: Event) -> Result<(), kube::Error> {
+    let namespace = event.metadata.namespace.clone().unwrap_or_default();
+    Api::<Event>::namespaced(client.clone(), &namespace).create(&PostParams::default(), &event).await.map(drop)
+}
