@@ -22,6 +22,7 @@ pub mod node_lifecycle;
 pub mod replicaset;
 pub mod serviceaccount;
 pub mod statefulset;
+pub mod ttl_after_finished;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -101,6 +102,7 @@ fn controllers() -> Vec<(&'static str, fn(Arc<Context>) -> ControllerFuture)> {
         ("namespace", |ctx| Box::pin(namespace::run(ctx))),
         ("node-lifecycle", |ctx| Box::pin(node_lifecycle::run(ctx))),
         ("serviceaccount", |ctx| Box::pin(serviceaccount::run(ctx))),
+        ("ttl-after-finished", |ctx| Box::pin(ttl_after_finished::run(ctx))),
     ]
 }
 
