@@ -3,7 +3,9 @@
 #  - only apiserver-store links RocksDB;
 #  - only apiserver-registry and the apiserver binary use apiserver-store;
 #  - only apiserver-http and the apiserver binary use apiserver-registry;
-#  - apiserver-machinery is sans-IO: no tokio, hyper or rocksdb in its dependency tree.
+#  - apiserver-machinery is sans-IO: no tokio, hyper or rocksdb in its dependency tree;
+#  - the controllers, the scheduler and the node agent are API clients: no store, registry or
+#    HTTP server crate (nor RocksDB) anywhere in their dependency trees.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -36,6 +38,15 @@ if [ -n "$io" ]; then
   echo "check-deps: apiserver-machinery must stay sans-IO; it depends on: $io" >&2
   fail=1
 fi
+
+for client in apiserver-controllers apiserver-scheduler node-agent; do
+  server=$(cargo tree --locked -p "$client" -e normal --prefix none \
+    | awk '{print $1}' | grep -E '^(apiserver-store|apiserver-registry|apiserver-http|rocksdb|librocksdb-sys)$' | sort -u || true)
+  if [ -n "$server" ]; then
+    echo "check-deps: $client must reach the cluster through the API only; it depends on: $server" >&2
+    fail=1
+  fi
+done
 
 [ "$fail" -eq 0 ] && echo "check-deps: ok"
 exit "$fail"

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
@@ -113,7 +114,7 @@ async fn write_events(client: Client, mut receiver: mpsc::Receiver<Pending>) {
             pending.reason.clone(),
             pending.message.clone(),
         );
-        let now = Time(k8s_openapi::jiff::Timestamp::now());
+        let now = Time(Timestamp::now());
         if let Some((name, count)) = recent.get_mut(&key) {
             *count += 1;
             let patch = json!({"count": *count, "lastTimestamp": now});
@@ -124,7 +125,7 @@ async fn write_events(client: Client, mut receiver: mpsc::Receiver<Pending>) {
         let name = format!(
             "{}.{:x}",
             pending.regarding.name.as_deref().unwrap_or("object"),
-            k8s_openapi::jiff::Timestamp::now().as_nanosecond()
+            Timestamp::now().as_nanosecond()
         );
         let event = Event {
             metadata: ObjectMeta { name: Some(name.clone()), namespace: Some(namespace), ..Default::default() },

@@ -36,7 +36,7 @@ pub struct Informers {
     by_type: Arc<Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>,
 }
 
-impl std::fmt::Debug for Informers {
+impl Debug for Informers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Informers").finish_non_exhaustive()
     }
@@ -65,7 +65,7 @@ pub struct Informer<K: Informable> {
     subscribers: Mutex<Vec<mpsc::Sender<Arc<K>>>>,
 }
 
-impl<K: Informable> std::fmt::Debug for Informer<K> {
+impl<K: Informable> Debug for Informer<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Informer").field("kind", &K::kind(&())).field("cached", &self.store.state().len()).finish()
     }

@@ -4,6 +4,7 @@
 //! resource type) and one event writer. [`run`] starts them all, as the `apiserver` binary does
 //! in-process (like k3s) or a `controller-manager` process does against any server.
 
+pub mod backends;
 pub mod events;
 pub mod history;
 pub mod informers;
@@ -12,6 +13,7 @@ pub mod selectors;
 
 pub mod cronjob;
 pub mod daemonset;
+pub mod disruption;
 pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
@@ -19,7 +21,9 @@ pub mod garbage_collector;
 pub mod job;
 pub mod namespace;
 pub mod node_lifecycle;
+pub mod persistentvolume;
 pub mod replicaset;
+pub mod resourcequota;
 pub mod serviceaccount;
 pub mod statefulset;
 pub mod ttl_after_finished;
@@ -53,6 +57,8 @@ pub struct Options {
     pub node_monitor_grace_period: Duration,
     /// How often node health is checked (upstream `--node-monitor-period`, 5 s).
     pub node_monitor_period: Duration,
+    /// The cluster CA (PEM) published in every namespace as `kube-root-ca.crt`.
+    pub root_ca: Option<String>,
 }
 
 impl Default for Options {
@@ -61,17 +67,23 @@ impl Default for Options {
             concurrency: 16,
             node_monitor_grace_period: Duration::from_secs(40),
             node_monitor_period: Duration::from_secs(5),
+            root_ca: None,
         }
     }
 }
 
 /// What every controller gets: the client, the shared informers, events, the settings.
-#[derive(Debug)]
 pub struct Context {
     pub client: Client,
     pub informers: Informers,
     pub events: EventSink,
     pub options: Options,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("options", &self.options).finish_non_exhaustive()
+    }
 }
 
 impl Context {
@@ -103,6 +115,9 @@ fn controllers() -> Vec<(&'static str, fn(Arc<Context>) -> ControllerFuture)> {
         ("node-lifecycle", |ctx| Box::pin(node_lifecycle::run(ctx))),
         ("serviceaccount", |ctx| Box::pin(serviceaccount::run(ctx))),
         ("ttl-after-finished", |ctx| Box::pin(ttl_after_finished::run(ctx))),
+        ("persistentvolume", |ctx| Box::pin(persistentvolume::run(ctx))),
+        ("resourcequota", |ctx| Box::pin(resourcequota::run(ctx))),
+        ("disruption", |ctx| Box::pin(disruption::run(ctx))),
     ]
 }
 
@@ -128,7 +143,8 @@ pub async fn run(client: Client, options: Options) {
     futures::future::join_all(running).await;
 }
 
-struct AbortOnDrop(tokio::task::AbortHandle);
+/// Aborts a task when dropped (tasks that live as long as a controller's `run`).
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::AbortHandle);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

@@ -329,6 +329,16 @@ impl Api {
                 json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
             return Ok(json_response(StatusCode::CREATED, &success, "application/json"));
         }
+        if (resource.group, resource.plural, info.subresource.as_deref()) == ("", "namespaces", Some("finalize")) {
+            if info.verb != Verb::Update {
+                let verb = served_verb.map_or("this method", ResourceVerb::as_str);
+                return Err(ApiError::method_not_supported(group_resource, verb));
+            }
+            let options = write_options(query, &user_agent(&req), "UpdateOptions", None)?;
+            let name = info.name.as_deref().unwrap_or_default();
+            let obj = registry.finalize(name, read_json(req).await?, options).await?;
+            return Ok(json_response(StatusCode::OK, &Value::Object(obj), "application/json"));
+        }
         let (status, scale) = match info.subresource.as_deref() {
             None => (false, false),
             Some("status") if resource.subresource("status").is_some() => (true, false),

@@ -35,6 +35,8 @@ enum Part {
     Main,
     /// The status subresource: only `status`.
     Status,
+    /// A namespace's `finalize` subresource: only `spec.finalizers`.
+    Finalize,
 }
 
 /// How a write is recorded in `managedFields`.
@@ -313,8 +315,8 @@ impl Registry {
     ) -> Writer<'a> {
         let scope = match part {
             Part::Status => Scope::StatusOnly,
-            Part::Main if self.has_status_subresource() => Scope::AllButStatus,
-            Part::Main => Scope::Whole,
+            Part::Main | Part::Finalize if self.has_status_subresource() => Scope::AllButStatus,
+            Part::Main | Part::Finalize => Scope::Whole,
         };
         Writer {
             manager: options.field_manager.as_deref().filter(|m| !m.is_empty()).unwrap_or(UNKNOWN_MANAGER),
@@ -628,6 +630,12 @@ impl Registry {
         self.update_part(namespace, name, body, &options, Part::Status, Tracking::Update("status")).await
     }
 
+    /// Replaces a namespace's `spec.finalizers` (PUT on `finalize`), what the namespace
+    /// controller does once the namespace is empty; removing the last one completes a delete.
+    pub async fn finalize(&self, name: &str, body: Value, options: WriteOptions) -> Result<Object, ApiError> {
+        self.update_part(None, name, body, &options, Part::Finalize, Tracking::Update("finalize")).await
+    }
+
     /// Replaces an object for the scale subresource (recorded as a `scale` write).
     pub(crate) async fn update_for_scale(
         &self,
@@ -700,6 +708,21 @@ impl Registry {
                     };
                     new
                 }
+                Part::Finalize => {
+                    let mut new = old.clone();
+                    let finalizers = body.get("spec").and_then(|s| s.get("finalizers")).cloned();
+                    let spec = new.entry("spec").or_insert_with(|| json!({}));
+                    match (spec.as_object_mut(), finalizers) {
+                        (Some(spec), Some(finalizers)) => {
+                            spec.insert("finalizers".into(), finalizers);
+                        }
+                        (Some(spec), None) => {
+                            spec.remove("finalizers");
+                        }
+                        (None, _) => {}
+                    }
+                    new
+                }
             };
             set_meta(&mut new, "name", Some(json!(name)));
             if let Some(ns) = namespace.filter(|_| self.resource().namespaced) {
@@ -729,6 +752,9 @@ impl Registry {
                     new_claims = self.strategy.claims(&new);
                 }
                 errors.extend(self.strategy.validate_update(&new, &old));
+            }
+            if part == Part::Finalize {
+                errors.extend(self.strategy.validate(&new));
             }
             if !errors.is_empty() {
                 return Err(self.invalid(name, &errors));

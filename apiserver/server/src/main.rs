@@ -74,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
         if args.bind_address.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { args.bind_address };
     let advertised = SocketAddr::new(advertised_ip, local.port());
     bootstrap_kubernetes_service(&registries, local.port()).await?;
+    bootstrap_kubernetes_endpoints(&registries, advertised).await?;
     let api = Arc::new(Api::new(registries, Authenticator::new(&pki.admin_token), advertised.to_string()));
     tracing::info!(%url, "serving");
     // The listener is bound: the in-process clients' first requests wait in its backlog.
@@ -98,6 +99,7 @@ async fn start_control_plane(args: &Args, url: &str, pki: &Pki) -> anyhow::Resul
     let client = kube::Client::try_from(config).context("in-process client")?;
     let options = apiserver_controllers::Options {
         node_monitor_grace_period: std::time::Duration::from_secs(args.node_monitor_grace_period),
+        root_ca: Some(pki.ca_cert.clone()),
         ..Default::default()
     };
     let scheduler = apiserver_scheduler::run(client.clone(), apiserver_scheduler::SchedulerOptions::default());
@@ -139,6 +141,43 @@ async fn bootstrap_kubernetes_service(registries: &[Registry], port: u16) -> any
         },
         Err(err) => Err(anyhow::anyhow!("reading the kubernetes service: {err}")),
     }
+}
+
+/// The endpoints of `default/kubernetes`: this server's address (upstream's apiserver keeps
+/// them itself; the service has no selector, so no controller touches them). Rewritten at
+/// every start, since the port may change.
+async fn bootstrap_kubernetes_endpoints(registries: &[Registry], address: SocketAddr) -> anyhow::Result<()> {
+    let registry = |plural: &str| registries.iter().find(|r| r.resource().plural == plural).context("registry");
+    let (ip, port) = (address.ip().to_string(), address.port());
+    let endpoints = json!({
+        "metadata": {"name": "kubernetes", "namespace": "default",
+                     "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+        "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+    });
+    let slice = json!({
+        "metadata": {"name": "kubernetes", "namespace": "default",
+                     "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "addressType": if address.is_ipv4() { "IPv4" } else { "IPv6" },
+        "endpoints": [{"addresses": [ip], "conditions": {"ready": true}}],
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+    });
+    for (plural, body) in [("endpoints", endpoints), ("endpointslices", slice)] {
+        let registry = registry(plural)?;
+        match registry.get(Some("default"), "kubernetes", None).await {
+            Ok(_) => {
+                registry.update(Some("default"), "kubernetes", body, WriteOptions::default()).await.map_err(|e| {
+                    anyhow::anyhow!("updating {plural} default/kubernetes: {e}")
+                })?;
+            }
+            Err(err) if err.code() == 404 => {
+                registry.create(Some("default"), body, WriteOptions::default()).await.map_err(|e| {
+                    anyhow::anyhow!("creating {plural} default/kubernetes: {e}")
+                })?;
+            }
+            Err(err) => return Err(anyhow::anyhow!("reading {plural} default/kubernetes: {err}")),
+        }
+    }
+    Ok(())
 }
 
 /// Writes the admin kubeconfig (it embeds the admin key), created owner-only and renamed into

@@ -62,6 +62,25 @@ pub fn default_pod_spec(spec: &mut serde_json::Map<String, Value>) {
     default_containers(spec, "initContainers");
 }
 
+/// Upstream's DefaultTolerationSeconds admission: a pod that does not tolerate its node
+/// becoming not-ready or unreachable (NoExecute) tolerates it for 300 s, so a short outage
+/// does not evict everything at once.
+fn default_toleration_seconds(spec: &mut serde_json::Map<String, Value>) {
+    let tolerations = spec.entry("tolerations").or_insert_with(|| json!([]));
+    let Some(list) = tolerations.as_array_mut() else { return };
+    for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"] {
+        let tolerated = list.iter().any(|t| {
+            let effect = t.get("effect").and_then(Value::as_str).unwrap_or_default();
+            let t_key = t.get("key").and_then(Value::as_str).unwrap_or_default();
+            let exists = t.get("operator").and_then(Value::as_str) == Some("Exists");
+            (effect.is_empty() || effect == "NoExecute") && (t_key == key || (t_key.is_empty() && exists))
+        });
+        if !tolerated {
+            list.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+        }
+    }
+}
+
 /// `Guaranteed` when every container has equal, non-empty CPU and memory requests and limits,
 /// `BestEffort` when none has any, `Burstable` otherwise.
 fn qos_class(spec: &Value) -> &'static str {
@@ -162,6 +181,7 @@ impl Strategy for Pods {
             default_pod_spec(spec);
             set_default(spec, "enableServiceLinks", json!(true));
             set_default(spec, "priority", json!(0));
+            default_toleration_seconds(spec);
         }
         let qos = qos_class(obj.get("spec").unwrap_or(&Value::Null));
         obj.insert("status".into(), json!({"phase": "Pending", "qosClass": qos}));
