@@ -12,6 +12,7 @@ mod kube_client;
 mod node_agent;
 mod scheduling;
 mod statefulsets;
+mod storage_quota;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
