@@ -32,7 +32,7 @@ pub enum ClaimStep {
     /// Bind (or finish binding) the claim and this volume, both ways.
     Bind(Arc<PersistentVolume>),
     /// Create a volume of this class, on this node if one was selected.
-    Provision { class: StorageClass, node: Option<String> },
+    Provision { class: Arc<StorageClass>, node: Option<String> },
     /// Stay Pending, with an event saying why.
     Pending(Option<Note>),
     /// The claim's volume is gone or belongs to another claim.
@@ -105,7 +105,7 @@ pub fn claim_step(claim: &PersistentVolumeClaim, view: &ClaimView<'_>) -> ClaimS
         ));
     }
     if class.provisioner == provision::PROVISIONER {
-        return ClaimStep::Provision { class: (**class).clone(), node: selected_node.map(str::to_string) };
+        return ClaimStep::Provision { class: class.clone(), node: selected_node.map(str::to_string) };
     }
     ClaimStep::Pending(note(
         EventType::Normal,
