@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Pod, ReplicationController};
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::{Value, json};
@@ -33,7 +34,7 @@ fn stand_in_kubelet(client: Client, delay: Duration) -> tokio::task::JoinHandle<
                     if pod.metadata.deletion_timestamp.is_some() || ready(&pod) || seen.elapsed() < delay {
                         continue;
                     }
-                    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+                    let now = Timestamp::now().to_string();
                     let status = json!({"status": {"phase": "Running", "conditions": [
                         {"type": "Ready", "status": "True", "lastTransitionTime": now}]}});
                     let _ = pods.patch_status(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&status)).await;
@@ -264,11 +265,12 @@ async fn deployment_rolling_update_stays_within_surge_and_unavailability() {
                     .iter()
                     .map(|rs| rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0))
                     .sum();
-                let mut e = extremes.lock().unwrap();
-                e.0 = e.0.max(live.len());
-                e.1 = e.1.min(ready_count);
-                e.2 = e.2.max(rs_total);
-                drop(e);
+                {
+                    let mut e = extremes.lock().unwrap();
+                    e.0 = e.0.max(live.len());
+                    e.1 = e.1.min(ready_count);
+                    e.2 = e.2.max(rs_total);
+                }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
