@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use node_agent::simulated::{SimulatedOptions, SimulatedTimings};
@@ -186,9 +187,9 @@ async fn node_agent_readiness_follows_the_annotation_and_the_probe_delay() {
     let started = pod_until(&cluster, "probed", "probed Running", |p| p["status"]["phase"] == "Running").await;
     assert_eq!(condition(&started, "Ready").as_deref(), Some("False"), "not ready before initialDelaySeconds");
     let ready = pod_until(&cluster, "probed", "probed Ready", running_and_ready).await;
-    let started_at: k8s_openapi::jiff::Timestamp =
+    let started_at: Timestamp =
         ready["status"]["containerStatuses"][0]["state"]["running"]["startedAt"].as_str().unwrap().parse().unwrap();
-    let ready_at: k8s_openapi::jiff::Timestamp = ready["status"]["conditions"]
+    let ready_at: Timestamp = ready["status"]["conditions"]
         .as_array()
         .unwrap()
         .iter()
@@ -198,10 +199,7 @@ async fn node_agent_readiness_follows_the_annotation_and_the_probe_delay() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(
-        ready_at.duration_since(started_at) >= k8s_openapi::jiff::SignedDuration::from_secs(1),
-        "{started_at} → {ready_at}"
-    );
+    assert!(ready_at.duration_since(started_at) >= SignedDuration::from_secs(1), "{started_at} → {ready_at}");
 }
 
 #[tokio::test]
