@@ -23,14 +23,14 @@ pub fn evaluate(policy: &PodFailurePolicy, pod: &Pod) -> Option<Action> {
     let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
     let name = pod.metadata.name.as_deref().unwrap_or_default();
     for (index, rule) in policy.rules.iter().enumerate() {
-        if let Some(requirement) = &rule.on_exit_codes {
-            if let Some((container, code)) = matching_container(requirement, pod) {
-                let message = format!(
-                    "Container {container} for pod {namespace}/{name} failed with exit code {code} matching {} rule at index {index}",
-                    rule.action
-                );
-                return Some(action(rule, message));
-            }
+        if let Some(requirement) = &rule.on_exit_codes
+            && let Some((container, code)) = matching_container(requirement, pod)
+        {
+            let message = format!(
+                "Container {container} for pod {namespace}/{name} failed with exit code {code} matching {} rule at index {index}",
+                rule.action
+            );
+            return Some(action(rule, message));
         }
         for pattern in rule.on_pod_conditions.iter().flatten() {
             let wanted = pattern.status.as_deref().unwrap_or("True");
