@@ -36,6 +36,10 @@ pub async fn apply(client: &kube::Client, effect: Effect) -> Result<(), kube::Er
         Effect::Unschedulable { namespace, name, message, nominated } => {
             let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
             let current = api.get_status(&name).await?;
+            // Bound meanwhile (a later attempt succeeded): nothing to report.
+            if current.spec.as_ref().is_some_and(|s| s.node_name.is_some()) {
+                return Ok(());
+            }
             let status = current.status.unwrap_or_default();
             let same = status.conditions.iter().flatten().any(|c| {
                 c.type_ == "PodScheduled"

@@ -204,9 +204,10 @@ impl SchedulingQueue {
         None
     }
 
-    /// When the earliest backing-off pod becomes ready.
+    /// When the earliest backing-off pod becomes ready (possibly a stale entry: then the
+    /// caller wakes up early and finds nothing, which is harmless).
     pub fn next_ready_at(&self) -> Option<Instant> {
-        self.backoff.iter().map(|Reverse((t, _, _))| *t).min()
+        self.backoff.peek().map(|Reverse((t, _, _))| *t)
     }
 
     /// Whether a pod can be popped at `now` without waiting.

@@ -94,11 +94,23 @@ fn add_domains(counts: &mut TopologyCounts, terms: &[AffinityTerm], labels: &Lab
     }
 }
 
+/// Upstream's order: the pod's affinity, its anti-affinity, then existing pods' anti-affinity.
 pub fn filter(state: &AffinityState, pod: &PodInfo, facts: &NodeFacts, reasons: &mut Vec<Reason>) {
     let labels = &facts.labels;
-    if !state.existing_anti.is_empty() && state.existing_anti.any_in(labels) {
-        reasons.push(Reason::ExistingPodsAntiAffinity);
-        return;
+    if !pod.affinity.is_empty() {
+        let all_terms_satisfied = pod
+            .affinity
+            .iter()
+            .all(|t| labels.get(&t.topology_key).is_some_and(|v| state.affinity.get(&t.topology_key, v) > 0));
+        // No pod anywhere matches yet: the pod may start the group if it matches its own terms
+        // (on a node that has the topology keys).
+        let first_of_group = state.affinity.is_empty()
+            && state.matches_itself
+            && pod.affinity.iter().all(|t| labels.contains_key(&t.topology_key));
+        if !all_terms_satisfied && !first_of_group {
+            reasons.push(Reason::PodAffinity);
+            return;
+        }
     }
     for term in &pod.anti_affinity {
         if let Some(value) = labels.get(&term.topology_key)
@@ -108,20 +120,8 @@ pub fn filter(state: &AffinityState, pod: &PodInfo, facts: &NodeFacts, reasons: 
             return;
         }
     }
-    if pod.affinity.is_empty() {
-        return;
-    }
-    let all_terms_satisfied = pod
-        .affinity
-        .iter()
-        .all(|t| labels.get(&t.topology_key).is_some_and(|v| state.affinity.get(&t.topology_key, v) > 0));
-    // No pod anywhere matches yet: the pod may start the group if it matches its own terms
-    // (on a node that has the topology keys).
-    let first_of_group = state.affinity.is_empty()
-        && state.matches_itself
-        && pod.affinity.iter().all(|t| labels.contains_key(&t.topology_key));
-    if !all_terms_satisfied && !first_of_group {
-        reasons.push(Reason::PodAffinity);
+    if !state.existing_anti.is_empty() && state.existing_anti.any_in(labels) {
+        reasons.push(Reason::ExistingPodsAntiAffinity);
     }
 }
 
@@ -179,6 +179,20 @@ mod tests {
         let p = labelled("web-2", "web", Some(anti));
         assert_eq!(check(&cache, &p, "n1"), vec![Reason::PodAntiAffinity]);
         assert!(check(&cache, &p, "n2").is_empty());
+    }
+
+    #[test]
+    fn own_anti_affinity_is_reported_before_existing_pods_anti_affinity() {
+        let mut cache = cluster();
+        let anti = || Affinity {
+            pod_anti_affinity: Some(PodAntiAffinity {
+                required_during_scheduling_ignored_during_execution: Some(vec![term("web", "zone")]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        cache.add_bound_pod(Arc::new(labelled("web-1", "web", Some(anti()))), "n1");
+        assert_eq!(check(&cache, &labelled("web-2", "web", Some(anti())), "n1"), vec![Reason::PodAntiAffinity]);
     }
 
     #[test]
