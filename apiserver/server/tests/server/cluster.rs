@@ -16,6 +16,8 @@ pub struct Cluster {
     pub server: Server,
     pub client: Client,
     kubectl: Option<PathBuf>,
+    /// Nodes started so far: each agent gets its own slice of pod CIDRs and addresses.
+    nodes_started: std::sync::atomic::AtomicUsize,
     _data: tempfile::TempDir,
 }
 
@@ -30,7 +32,13 @@ impl Cluster {
         let data = tempfile::tempdir().unwrap();
         let server = Server::start_with(data.path(), args);
         let client = client(&server.kubeconfig).await;
-        Self { server, client, kubectl: apiserver_http::testing::kubectl_binary(), _data: data }
+        Self {
+            server,
+            client,
+            kubectl: apiserver_http::testing::kubectl_binary(),
+            nodes_started: Default::default(),
+            _data: data,
+        }
     }
 
     pub fn kubeconfig(&self) -> &Path {
@@ -53,11 +61,24 @@ impl Cluster {
     /// Starts `count` simulated nodes named `{prefix}-{i}`; abort the task to stop them
     /// (their heartbeats stop, as when a machine dies).
     pub fn simulated_nodes(&self, prefix: &str, count: usize) -> tokio::task::JoinHandle<()> {
-        let options = node_agent::simulated::SimulatedOptions {
+        self.simulated_nodes_with(prefix, count, |_| {})
+    }
+
+    /// [`Self::simulated_nodes`] with adjusted options (heartbeat intervals, capacity...).
+    pub fn simulated_nodes_with(
+        &self,
+        prefix: &str,
+        count: usize,
+        adjust: impl FnOnce(&mut node_agent::simulated::SimulatedOptions),
+    ) -> tokio::task::JoinHandle<()> {
+        let index_offset = self.nodes_started.fetch_add(count, std::sync::atomic::Ordering::SeqCst);
+        let mut options = node_agent::simulated::SimulatedOptions {
             nodes: count,
             name_prefix: prefix.to_string(),
+            index_offset,
             ..Default::default()
         };
+        adjust(&mut options);
         let client = self.client.clone();
         tokio::spawn(async move {
             if let Err(err) = node_agent::simulated::run(client, options).await {

@@ -187,3 +187,66 @@ async fn control_plane_endpoints_and_slices_follow_pod_readiness() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_plane_node_loss_marks_it_unknown_evicts_and_replaces_its_pods() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Node;
+    // A 3 s grace period and 1 s heartbeats so the test takes seconds, not minutes.
+    let cluster = Cluster::start_with(&["--node-monitor-grace-period", "3"]).await;
+    let fast = |o: &mut node_agent::simulated::SimulatedOptions| {
+        o.lease_renew_interval = Duration::from_secs(1);
+    };
+    let doomed = cluster.simulated_nodes_with("doomed", 1, fast);
+    let nodes: Api<Node> = Api::all(cluster.client.clone());
+    eventually("the first node", WAIT, || async { nodes.get_opt("doomed-0").await.unwrap() }).await;
+    // Pods tolerate the node's loss for 1 s (the default is 300 s).
+    let deployment = json!({"metadata": {"name": "web"}, "spec": {"replicas": 2,
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
+            "tolerations": [{"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 1}],
+            "containers": [{"name": "c", "image": "nginx"}]}}}});
+    let deployments: Api<Deployment> = Api::namespaced(cluster.client.clone(), "default");
+    deployments.create(&PostParams::default(), &serde_json::from_value(deployment).unwrap()).await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "default");
+    let running_on = |prefix: &'static str| {
+        let pods = pods.clone();
+        async move {
+            let list = pods.list(&ListParams::default().labels("app=web")).await.unwrap();
+            list.items
+                .iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_some_and(|n| n.starts_with(prefix)))
+                .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+                .count()
+        }
+    };
+    eventually("both pods running on the doomed node", WAIT, || async { (running_on("doomed").await == 2).then_some(()) }).await;
+    let _healthy = cluster.simulated_nodes_with("healthy", 2, fast);
+    eventually("the healthy nodes", WAIT, || async { nodes.get_opt("healthy-1").await.unwrap() }).await;
+
+    // The machine dies: no more heartbeats.
+    doomed.abort();
+    let lost = eventually("the node to be Unknown and tainted", WAIT, || async {
+        let node = nodes.get("doomed-0").await.unwrap();
+        let ready = node.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready")?.clone();
+        let tainted = node.spec.as_ref()?.taints.as_ref()?.iter().any(|t| t.key == "node.kubernetes.io/unreachable" && t.effect == "NoExecute");
+        (ready.status == "Unknown" && tainted).then_some(ready)
+    })
+    .await;
+    assert_eq!(lost.reason.as_deref(), Some("NodeStatusUnknown"));
+    // Evicted (they stay Terminating: no kubelet confirms) and replaced on the healthy nodes.
+    eventually("replacements running on healthy nodes", WAIT, || async { (running_on("healthy").await == 2).then_some(()) }).await;
+    let evicted = pods.list(&ListParams::default().labels("app=web")).await.unwrap();
+    let on_doomed: Vec<&Pod> = evicted
+        .items
+        .iter()
+        .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some("doomed-0"))
+        .collect();
+    assert!(on_doomed.iter().all(|p| p.metadata.deletion_timestamp.is_some()), "evicted pods are being deleted");
+    assert!(on_doomed.iter().all(|p| {
+        p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| {
+            c.iter().any(|c| c.type_ == "DisruptionTarget" && c.reason.as_deref() == Some("DeletionByTaintManager"))
+        })
+    }));
+}

@@ -41,9 +41,10 @@ impl Server {
             .args(["--secure-port", "0", "--write-kubeconfig"])
             .arg(&kubeconfig)
             .args(args)
-            .env("RUST_LOG", "warn")
+            // KYBERNETES_TEST_LOG=<filter> shows the server's log (debugging a test).
+            .env("RUST_LOG", std::env::var("KYBERNETES_TEST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var_os("KYBERNETES_TEST_LOG").is_some() { Stdio::inherit() } else { Stdio::null() })
             .spawn()
             .expect("apiserver starts");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
