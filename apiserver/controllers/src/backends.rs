@@ -117,6 +117,35 @@ pub fn backends<'a>(
     found
 }
 
+/// Maps a changed pod to the services to look at again: those selecting it now and those
+/// that selected it before (a pod whose labels changed leaves its old services).
+pub fn pod_to_services(
+    services: kube::runtime::reflector::Store<Service>,
+) -> impl Fn(Arc<Pod>) -> Vec<kube::runtime::reflector::ObjectRef<Service>> + Send + Sync + 'static {
+    use kube::runtime::reflector::ObjectRef;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    type ServicesByPod = HashMap<(String, String), Vec<ObjectRef<Service>>>;
+    let before: Mutex<ServicesByPod> = Mutex::default();
+    move |pod: Arc<Pod>| {
+        let key = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
+        let now: Vec<ObjectRef<Service>> = if pod.metadata.deletion_timestamp.is_some() && pod.status.is_none() {
+            Vec::new()
+        } else {
+            services.state().iter().filter(|s| selects(s, &pod)).map(|s| ObjectRef::from_obj(s.as_ref())).collect()
+        };
+        let mut before = before.lock().expect("pod-to-service memory lock");
+        let mut all = before.remove(&key).unwrap_or_default();
+        if !now.is_empty() {
+            before.insert(key, now.clone());
+        }
+        all.extend(now);
+        all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        all.dedup();
+        all
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +173,7 @@ mod tests {
 
     #[test]
     fn selected_pods_with_ips_back_the_service_on_resolved_ports() {
-        let pods = vec![
+        let pods = [
             pod("a", Some("10.0.0.2"), true, json!({"app": "web"})),
             pod("b", Some("10.0.0.1"), false, json!({"app": "web"})),
             pod("c", None, true, json!({"app": "web"})),
@@ -164,40 +193,9 @@ mod tests {
         let mut deleting = (*pod("a", Some("10.0.0.2"), true, json!({"app": "web"}))).clone();
         let now = jiff::Timestamp::now();
         deleting.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now));
-        let pods = vec![Arc::new(deleting)];
+        let pods = [Arc::new(deleting)];
         assert!(backends(&service(json!(80)), pods.iter(), false).is_empty());
         let kept = backends(&service(json!(80)), pods.iter(), true);
         assert!(kept[0].terminating && !kept[0].ready);
-    }
-}
-
-/// Maps a changed pod to the services to look at again: those selecting it now and those
-/// that selected it before (a pod whose labels changed leaves its old services).
-pub fn pod_to_services(
-    services: kube::runtime::reflector::Store<Service>,
-) -> impl Fn(Arc<Pod>) -> Vec<kube::runtime::reflector::ObjectRef<Service>> + Send + Sync + 'static {
-    use kube::runtime::reflector::ObjectRef;
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    let before: Mutex<HashMap<(String, String), Vec<ObjectRef<Service>>>> = Mutex::default();
-    move |pod: Arc<Pod>| {
-        let key = (pod.metadata.namespace.clone().unwrap_or_default(), pod.metadata.name.clone().unwrap_or_default());
-        let now: Vec<ObjectRef<Service>> = if pod.metadata.deletion_timestamp.is_some() && pod.status.is_none() {
-            Vec::new()
-        } else {
-            services.state().iter().filter(|s| selects(s, &pod)).map(|s| ObjectRef::from_obj(s.as_ref())).collect()
-        };
-        let mut before = before.lock().expect("pod-to-service memory lock");
-        let mut all = match before.remove(&key) {
-            Some(old) => old,
-            None => Vec::new(),
-        };
-        if !now.is_empty() {
-            before.insert(key, now.clone());
-        }
-        all.extend(now);
-        all.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-        all.dedup();
-        all
     }
 }

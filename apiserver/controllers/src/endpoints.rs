@@ -11,10 +11,10 @@ use k8s_openapi::api::core::v1::{
     EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference, Pod, Service,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::ResourceExt;
 
 use crate::backends::{self, Backend};
 use crate::{Context, Error};
@@ -78,12 +78,18 @@ async fn reconcile(service: Arc<Service>, ctx: Arc<Context>) -> Result<Action, E
         return Ok(Action::await_change());
     }
     let pods = ctx.informers.get::<Pod>().store().state();
-    let found = backends::backends(&service, pods.iter().filter(|p| p.metadata.namespace.as_deref() == Some(&namespace)), false);
+    let found = backends::backends(
+        &service,
+        pods.iter().filter(|p| p.metadata.namespace.as_deref() == Some(&namespace)),
+        false,
+    );
     let desired = desired(&service, &found);
     match current {
         None => match api.create(&PostParams::default(), &desired).await {
             Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 409 => return Ok(Action::requeue(Duration::from_millis(200))),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                return Ok(Action::requeue(Duration::from_millis(200)));
+            }
             Err(err) => return Err(err.into()),
         },
         Some(current) if current.subsets != desired.subsets || current.metadata.labels != desired.metadata.labels => {

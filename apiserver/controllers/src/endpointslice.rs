@@ -11,10 +11,10 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, Service};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::controller::{Action, Config, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::ResourceExt;
 
 use crate::backends::{self, Backend, BackendPort};
 use crate::owners::controller_ref;
@@ -109,7 +109,11 @@ fn same_content(a: &EndpointSlice, b: &EndpointSlice) -> bool {
 }
 
 /// The slices a service should have (names left to `generateName`).
-fn desired_slices(service: &Service, found: &[Backend], zone_of: impl Fn(&str) -> Option<String>) -> Vec<EndpointSlice> {
+fn desired_slices(
+    service: &Service,
+    found: &[Backend],
+    zone_of: impl Fn(&str) -> Option<String>,
+) -> Vec<EndpointSlice> {
     let mut labels = service.metadata.labels.clone().unwrap_or_default();
     labels.insert(SERVICE_NAME_LABEL.into(), service.name_any());
     labels.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());

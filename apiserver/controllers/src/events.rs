@@ -122,11 +122,8 @@ async fn write_events(client: Client, mut receiver: mpsc::Receiver<Pending>) {
                 continue;
             }
         }
-        let name = format!(
-            "{}.{:x}",
-            pending.regarding.name.as_deref().unwrap_or("object"),
-            Timestamp::now().as_nanosecond()
-        );
+        let name =
+            format!("{}.{:x}", pending.regarding.name.as_deref().unwrap_or("object"), Timestamp::now().as_nanosecond());
         let event = Event {
             metadata: ObjectMeta { name: Some(name.clone()), namespace: Some(namespace), ..Default::default() },
             involved_object: pending.regarding,

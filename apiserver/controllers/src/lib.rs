@@ -13,8 +13,8 @@ pub mod selectors;
 
 pub mod cronjob;
 pub mod daemonset;
-pub mod disruption;
 pub mod deployment;
+pub mod disruption;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod garbage_collector;
@@ -98,9 +98,11 @@ impl Context {
 }
 
 type ControllerFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+/// A controller's entry point.
+type StartController = fn(Arc<Context>) -> ControllerFuture;
 
 /// Every controller, by upstream's name.
-fn controllers() -> Vec<(&'static str, fn(Arc<Context>) -> ControllerFuture)> {
+fn controllers() -> Vec<(&'static str, StartController)> {
     vec![
         ("replicaset", |ctx| Box::pin(replicaset::run(ctx))),
         ("deployment", |ctx| Box::pin(deployment::run(ctx))),

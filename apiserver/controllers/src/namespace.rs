@@ -48,7 +48,8 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Erro
     let remaining = empty(&ctx.client, &name).await?;
     let conditions = conditions(&remaining);
     let api: Api<Namespace> = Api::all(ctx.client.clone());
-    if ns.status.as_ref().and_then(|s| s.conditions.as_ref()).map(|c| strip_times(c)) != Some(strip_times(&conditions)) {
+    if ns.status.as_ref().and_then(|s| s.conditions.as_ref()).map(|c| strip_times(c)) != Some(strip_times(&conditions))
+    {
         let patch = json!({"status": {"conditions": conditions}});
         api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
     }
@@ -146,18 +147,48 @@ fn conditions(remaining: &[Remaining]) -> Vec<NamespaceCondition> {
         .flat_map(|r| r.finalizers.iter().map(move |f| format!("{f} in {} resource instances", r.resource)))
         .collect();
     vec![
-        condition("NamespaceDeletionDiscoveryFailure", false, "ResourcesDiscovered", "All resources successfully discovered".into()),
-        condition("NamespaceDeletionGroupVersionParsingFailure", false, "ParsedGroupVersions", "All legacy kube types successfully parsed".into()),
-        condition("NamespaceDeletionContentFailure", false, "ContentDeleted", "All content successfully deleted, may be waiting on finalization".into()),
+        condition(
+            "NamespaceDeletionDiscoveryFailure",
+            false,
+            "ResourcesDiscovered",
+            "All resources successfully discovered".into(),
+        ),
+        condition(
+            "NamespaceDeletionGroupVersionParsingFailure",
+            false,
+            "ParsedGroupVersions",
+            "All legacy kube types successfully parsed".into(),
+        ),
+        condition(
+            "NamespaceDeletionContentFailure",
+            false,
+            "ContentDeleted",
+            "All content successfully deleted, may be waiting on finalization".into(),
+        ),
         if content.is_empty() {
             condition("NamespaceContentRemaining", false, "ContentRemoved", "All content successfully removed".into())
         } else {
-            condition("NamespaceContentRemaining", true, "SomeResourcesRemain", format!("Some resources are remaining: {}", content.join(", ")))
+            condition(
+                "NamespaceContentRemaining",
+                true,
+                "SomeResourcesRemain",
+                format!("Some resources are remaining: {}", content.join(", ")),
+            )
         },
         if finalizers.is_empty() {
-            condition("NamespaceFinalizersRemaining", false, "ContentHasNoFinalizers", "All content-preserving finalizers finished".into())
+            condition(
+                "NamespaceFinalizersRemaining",
+                false,
+                "ContentHasNoFinalizers",
+                "All content-preserving finalizers finished".into(),
+            )
         } else {
-            condition("NamespaceFinalizersRemaining", true, "SomeFinalizersRemain", format!("Some content in the namespace has finalizers remaining: {}", finalizers.join(", ")))
+            condition(
+                "NamespaceFinalizersRemaining",
+                true,
+                "SomeFinalizersRemain",
+                format!("Some content in the namespace has finalizers remaining: {}", finalizers.join(", ")),
+            )
         },
     ]
 }

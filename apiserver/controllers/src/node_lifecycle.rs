@@ -13,9 +13,9 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Pod, Taint, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::reflector::ObjectRef;
-use kube::ResourceExt;
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -80,7 +80,7 @@ pub fn managed_taints(node: &Node, now: Timestamp) -> Vec<Taint> {
     let taint = |key: &str, effect: &str| Taint {
         key: key.into(),
         effect: effect.into(),
-        time_added: (effect == "NoExecute").then(|| Time(now)),
+        time_added: (effect == "NoExecute").then_some(Time(now)),
         value: None,
     };
     let mut taints = Vec::new();
@@ -122,12 +122,7 @@ pub fn updated_taints(node: &Node, now: Timestamp) -> Option<Vec<Taint>> {
     Some(taints)
 }
 
-async fn check_node(
-    ctx: &Context,
-    recorder: &crate::events::Recorder,
-    node: &Node,
-    silent: bool,
-) -> Result<(), Error> {
+async fn check_node(ctx: &Context, recorder: &crate::events::Recorder, node: &Node, silent: bool) -> Result<(), Error> {
     let name = node.name_any();
     let api: Api<Node> = Api::all(ctx.client.clone());
     let ready = condition(node, "Ready").map(|c| c.status.clone());
@@ -305,9 +300,14 @@ mod tests {
         let keys: Vec<(&str, &str)> = lost.iter().map(|t| (t.key.as_str(), t.effect.as_str())).collect();
         assert_eq!(keys, [("team", "NoSchedule"), (UNREACHABLE_TAINT, "NoSchedule"), (UNREACHABLE_TAINT, "NoExecute")]);
         let earlier = now.checked_sub(SignedDuration::from_secs(60)).unwrap();
-        let tainted = node("Unknown", false, vec![taint(UNREACHABLE_TAINT, "NoSchedule", None), taint(UNREACHABLE_TAINT, "NoExecute", Some(earlier))]);
+        let tainted = node(
+            "Unknown",
+            false,
+            vec![taint(UNREACHABLE_TAINT, "NoSchedule", None), taint(UNREACHABLE_TAINT, "NoExecute", Some(earlier))],
+        );
         assert_eq!(updated_taints(&tainted, now), None);
-        let back = updated_taints(&node("True", true, vec![taint(UNREACHABLE_TAINT, "NoExecute", Some(earlier))]), now).unwrap();
+        let back = updated_taints(&node("True", true, vec![taint(UNREACHABLE_TAINT, "NoExecute", Some(earlier))]), now)
+            .unwrap();
         assert_eq!(back.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(), [UNSCHEDULABLE_TAINT]);
         let not_ready = updated_taints(&node("False", false, vec![]), now).unwrap();
         assert!(not_ready.iter().all(|t| t.key == NOT_READY_TAINT));
@@ -319,10 +319,15 @@ mod tests {
         let added = now.checked_sub(SignedDuration::from_secs(10)).unwrap();
         let taints = [taint(UNREACHABLE_TAINT, "NoExecute", Some(added))];
         let pod = |tolerations: serde_json::Value| -> Pod {
-            serde_json::from_value(serde_json::json!({"metadata": {"name": "p"}, "spec": {"containers": [], "tolerations": tolerations}})).unwrap()
+            serde_json::from_value(
+                serde_json::json!({"metadata": {"name": "p"}, "spec": {"containers": [], "tolerations": tolerations}}),
+            )
+            .unwrap()
         };
         assert_eq!(eviction_deadline(&pod(serde_json::json!([])), &taints, now), Some(now));
-        let limited = pod(serde_json::json!([{"key": UNREACHABLE_TAINT, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}]));
+        let limited = pod(
+            serde_json::json!([{"key": UNREACHABLE_TAINT, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}]),
+        );
         assert_eq!(eviction_deadline(&limited, &taints, now), added.checked_add(SignedDuration::from_secs(300)).ok());
         let forever = pod(serde_json::json!([{"operator": "Exists"}]));
         assert_eq!(eviction_deadline(&forever, &taints, now), None);

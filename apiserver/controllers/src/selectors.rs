@@ -35,8 +35,7 @@ pub fn is_empty(selector: &LabelSelector) -> bool {
 
 /// The selector as a query string (`a=b,c in (d,e)`), for list calls.
 pub fn to_query(selector: &LabelSelector) -> String {
-    let mut parts: Vec<String> =
-        selector.match_labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut parts: Vec<String> = selector.match_labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
     for r in selector.match_expressions.iter().flatten() {
         let values = r.values.as_deref().unwrap_or_default().join(",");
         parts.push(match r.operator.as_str() {
@@ -86,7 +85,10 @@ mod tests {
         assert!(matches(Some(&LabelSelector::default()), None));
         assert!(!matches(None, Some(&labels(&[("a", "b")]))));
         assert!(matches(
-            Some(&LabelSelector { match_expressions: Some(vec![requirement("x", "NotIn", &["1"])]), ..Default::default() }),
+            Some(&LabelSelector {
+                match_expressions: Some(vec![requirement("x", "NotIn", &["1"])]),
+                ..Default::default()
+            }),
             Some(&labels(&[("x", "2")]))
         ));
     }

@@ -20,7 +20,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::watcher;
+use kube::runtime::watcher::{self, watcher};
 use kube::{Client, Config};
 use serde_json::json;
 
@@ -130,13 +130,16 @@ async fn run() {
 
     // 2. Scheduler throughput.
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    namespaces.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "bench"}})).unwrap()).await.unwrap();
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "bench"}})).unwrap())
+        .await
+        .unwrap();
     let pod_api: Api<Pod> = Api::namespaced(client.clone(), "bench");
     let bound_watch = {
         let api = pod_api.clone();
         tokio::spawn(async move {
             let mut bound = std::collections::HashSet::new();
-            let mut events = watcher::watcher(api, watcher::Config::default()).boxed();
+            let mut events = watcher(api, watcher::Config::default()).boxed();
             let mut last = Instant::now();
             while let Ok(Some(event)) = events.try_next().await {
                 let pods: Vec<Pod> = match event {
@@ -173,10 +176,22 @@ async fn run() {
         .await
         .expect("pods created");
     let created = start.elapsed();
-    let (bound, last) = tokio::time::timeout(Duration::from_secs(900), bound_watch).await.ok().and_then(|r| r.ok()).unwrap_or((0, Instant::now()));
+    let (bound, last) = tokio::time::timeout(Duration::from_secs(900), bound_watch)
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .unwrap_or((0, Instant::now()));
     let took = last.duration_since(start);
-    println!("| {pods} pods created (64 clients) | {:.1} s | {:.0} pods/s |", created.as_secs_f64(), pods as f64 / created.as_secs_f64());
-    println!("| {bound} of {pods} pods bound onto {nodes} nodes | {:.1} s | {:.0} pods/s |", took.as_secs_f64(), bound as f64 / took.as_secs_f64());
+    println!(
+        "| {pods} pods created (64 clients) | {:.1} s | {:.0} pods/s |",
+        created.as_secs_f64(),
+        pods as f64 / created.as_secs_f64()
+    );
+    println!(
+        "| {bound} of {pods} pods bound onto {nodes} nodes | {:.1} s | {:.0} pods/s |",
+        took.as_secs_f64(),
+        bound as f64 / took.as_secs_f64()
+    );
     let (rss, peak) = server.rss_mib();
     println!("| apiserver RSS with {pods} pods | {rss:.0} MiB (peak {peak:.0}) |");
 
@@ -192,7 +207,12 @@ async fn run() {
         async move || {
             let Ok(d) = deployments.get("big").await else { return false };
             let status = d.status.unwrap_or_default();
-            let template_image = d.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(|s| s.containers[0].image.clone()).unwrap_or_default();
+            let template_image = d
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.spec.as_ref())
+                .map(|s| s.containers[0].image.clone())
+                .unwrap_or_default();
             template_image.as_deref() == Some(image)
                 && status.observed_generation == d.metadata.generation
                 && status.updated_replicas == Some(replicas as i32)
@@ -200,12 +220,16 @@ async fn run() {
                 && status.replicas == Some(replicas as i32)
         }
     };
-    if let Some(took) = wait_for("deployment available", Duration::from_secs(900), available("registry.local/app:1")).await {
+    if let Some(took) =
+        wait_for("deployment available", Duration::from_secs(900), available("registry.local/app:1")).await
+    {
         println!("| Deployment of {replicas} replicas created -> all available | {:.1} s |", took.as_secs_f64());
     }
-    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "registry.local/app:2"}]}}}});
+    let patch =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "registry.local/app:2"}]}}}});
     deployments.patch("big", &PatchParams::default(), &Patch::Strategic(&patch)).await.unwrap();
-    if let Some(took) = wait_for("rollout complete", Duration::from_secs(900), available("registry.local/app:2")).await {
+    if let Some(took) = wait_for("rollout complete", Duration::from_secs(900), available("registry.local/app:2")).await
+    {
         println!("| rolling update of {replicas} replicas (25% surge/unavailable) | {:.1} s |", took.as_secs_f64());
     }
     let (rss, peak) = server.rss_mib();

@@ -9,7 +9,10 @@ use clap::Parser;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "controller-manager", about = "Kybernetes controllers (Deployment, ReplicaSet, GC, ...) as an API client")]
+#[command(
+    name = "controller-manager",
+    about = "Kybernetes controllers (Deployment, ReplicaSet, GC, ...) as an API client"
+)]
 struct Args {
     /// Kubeconfig of the cluster to manage.
     #[arg(long)]

@@ -45,15 +45,22 @@ pub enum OwnerState {
 pub enum Decision {
     Nothing,
     /// Delete it, with this propagation policy.
-    Delete { foreground: bool },
+    Delete {
+        foreground: bool,
+    },
     /// Drop these owner references (by uid); the object stays.
     DropOwners(Vec<String>),
     /// Orphan: drop the reference to `owner` from each of these dependents, then remove the
     /// owner's `orphan` finalizer.
-    Orphan { dependents: Vec<String> },
+    Orphan {
+        dependents: Vec<String>,
+    },
     /// Foreground deletion: delete these dependents; when none block any more, remove the
     /// owner's `foregroundDeletion` finalizer.
-    DeleteDependents { dependents: Vec<String>, done: bool },
+    DeleteDependents {
+        dependents: Vec<String>,
+        done: bool,
+    },
 }
 
 /// The dependency graph.
@@ -160,9 +167,8 @@ pub fn decide(graph: &Graph, uid: &str, owner_states: &HashMap<String, OwnerStat
     }
     if node.deleting && node.has_finalizer(FOREGROUND) {
         let dependents: Vec<&Node> = graph.dependents_of(uid).collect();
-        let blocking = dependents.iter().any(|d| {
-            d.owners.iter().any(|o| o.uid == uid && o.block_owner_deletion == Some(true))
-        });
+        let blocking =
+            dependents.iter().any(|d| d.owners.iter().any(|o| o.uid == uid && o.block_owner_deletion == Some(true)));
         let to_delete = dependents.iter().filter(|d| !d.deleting).map(|d| d.uid.clone()).collect();
         return Decision::DeleteDependents { dependents: to_delete, done: !blocking };
     }
@@ -241,8 +247,7 @@ mod tests {
     fn a_remaining_owner_keeps_the_dependent_and_only_the_dangling_reference_goes() {
         let mut graph = Graph::default();
         graph.upsert(node("pod", vec![owner("a", true), owner("b", false)]));
-        let states =
-            HashMap::from([("a".to_string(), OwnerState::Absent), ("b".to_string(), OwnerState::Solid)]);
+        let states = HashMap::from([("a".to_string(), OwnerState::Absent), ("b".to_string(), OwnerState::Solid)]);
         assert_eq!(decide(&graph, "pod", &states), Decision::DropOwners(vec!["a".into()]));
         let solid = HashMap::from([("a".to_string(), OwnerState::Solid), ("b".to_string(), OwnerState::Solid)]);
         assert_eq!(decide(&graph, "pod", &solid), Decision::Nothing);

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
+use kube::api::PartialObjectMeta;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions, PropagationPolicy};
 use kube::discovery::{ApiResource, Discovery, Scope, verbs};
-use kube::runtime::watcher::{self, Event};
-use kube::api::PartialObjectMeta;
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -33,7 +33,11 @@ enum Change {
     Upsert(Node),
     Remove(String),
     /// A relist of one resource type finished: uids of that type not in `seen` are gone.
-    Relisted { plural: String, group: String, seen: HashSet<String> },
+    Relisted {
+        plural: String,
+        group: String,
+        seen: HashSet<String>,
+    },
 }
 
 /// Resource types by (apiVersion, kind), for owner lookups; `true` when namespaced.
@@ -105,9 +109,8 @@ fn deletable_resources(discovery: &Discovery) -> Vec<(Arc<ApiResource>, bool, bo
         let preferred = group.preferred_version_or_latest().to_string();
         for version in group.versions() {
             for (resource, caps) in group.versioned_resources(version) {
-                let usable = [verbs::LIST, verbs::WATCH, verbs::DELETE, verbs::PATCH]
-                    .iter()
-                    .all(|v| caps.supports_operation(v));
+                let usable =
+                    [verbs::LIST, verbs::WATCH, verbs::DELETE, verbs::PATCH].iter().all(|v| caps.supports_operation(v));
                 if !usable || resource.plural == "events" {
                     continue;
                 }
@@ -256,7 +259,11 @@ async fn live_owner_state(
 
 async fn delete(client: &Client, node: &Node, foreground: bool) -> Result<(), Error> {
     let params = DeleteParams {
-        propagation_policy: Some(if foreground { PropagationPolicy::Foreground } else { PropagationPolicy::Background }),
+        propagation_policy: Some(if foreground {
+            PropagationPolicy::Foreground
+        } else {
+            PropagationPolicy::Background
+        }),
         preconditions: Some(Preconditions { uid: Some(node.uid.clone()), resource_version: None }),
         ..DeleteParams::default()
     };

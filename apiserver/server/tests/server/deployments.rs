@@ -235,7 +235,7 @@ fn condition_reason(d: &Deployment, type_: &str) -> Option<String> {
 async fn deployment_rolling_update_stays_within_surge_and_unavailability() {
     let cluster = Cluster::start().await;
     let client = cluster.client.clone();
-    let _kubelet = stand_in_kubelet(client.clone(), Duration::from_millis(300));
+    let _nodes = cluster.simulated_nodes("node", 2);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let strategy = json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1}});
     deployments.create(&PostParams::default(), &deployment("web", 4, strategy, "nginx:1")).await.unwrap();
