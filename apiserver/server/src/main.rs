@@ -165,14 +165,16 @@ async fn bootstrap_kubernetes_endpoints(registries: &[Registry], address: Socket
         let registry = registry(plural)?;
         match registry.get(Some("default"), "kubernetes", None).await {
             Ok(_) => {
-                registry.update(Some("default"), "kubernetes", body, WriteOptions::default()).await.map_err(|e| {
-                    anyhow::anyhow!("updating {plural} default/kubernetes: {e}")
-                })?;
+                registry
+                    .update(Some("default"), "kubernetes", body, WriteOptions::default())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("updating {plural} default/kubernetes: {e}"))?;
             }
             Err(err) if err.code() == 404 => {
-                registry.create(Some("default"), body, WriteOptions::default()).await.map_err(|e| {
-                    anyhow::anyhow!("creating {plural} default/kubernetes: {e}")
-                })?;
+                registry
+                    .create(Some("default"), body, WriteOptions::default())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("creating {plural} default/kubernetes: {e}"))?;
             }
             Err(err) => return Err(anyhow::anyhow!("reading {plural} default/kubernetes: {err}")),
         }

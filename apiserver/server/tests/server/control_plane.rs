@@ -27,15 +27,20 @@ fn owner_ref(owner: &ConfigMap, block: bool) -> serde_json::Value {
 async fn control_plane_namespaces_get_defaults_and_deletion_empties_them() {
     let cluster = Cluster::start().await;
     let namespaces: Api<Namespace> = Api::all(cluster.client.clone());
-    namespaces.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "team"}})).unwrap()).await.unwrap();
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "team"}})).unwrap())
+        .await
+        .unwrap();
     let accounts: Api<ServiceAccount> = Api::namespaced(cluster.client.clone(), "team");
     eventually("the default service account", WAIT, || async { accounts.get_opt("default").await.unwrap() }).await;
     let config_maps: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), "team");
-    let ca = eventually("kube-root-ca.crt", WAIT, || async { config_maps.get_opt("kube-root-ca.crt").await.unwrap() }).await;
+    let ca =
+        eventually("kube-root-ca.crt", WAIT, || async { config_maps.get_opt("kube-root-ca.crt").await.unwrap() }).await;
     assert!(ca.data.unwrap()["ca.crt"].starts_with("-----BEGIN CERTIFICATE-----"));
     // Deleted ones come back.
     accounts.delete("default", &DeleteParams::default()).await.unwrap();
-    eventually("the default service account again", WAIT, || async { accounts.get_opt("default").await.unwrap() }).await;
+    eventually("the default service account again", WAIT, || async { accounts.get_opt("default").await.unwrap() })
+        .await;
 
     config_maps.create(&PostParams::default(), &config_map("data", json!([]))).await.unwrap();
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "team");
@@ -45,7 +50,10 @@ async fn control_plane_namespaces_get_defaults_and_deletion_empties_them() {
     namespaces.delete("team", &DeleteParams::default()).await.unwrap();
     let terminating = namespaces.get("team").await.unwrap();
     assert_eq!(terminating.status.unwrap().phase.as_deref(), Some("Terminating"));
-    eventually("the namespace to be gone", WAIT, || async { namespaces.get_opt("team").await.unwrap().is_none().then_some(()) }).await;
+    eventually("the namespace to be gone", WAIT, || async {
+        namespaces.get_opt("team").await.unwrap().is_none().then_some(())
+    })
+    .await;
     assert!(config_maps.list(&ListParams::default()).await.unwrap().items.is_empty());
     if let Some(out) = cluster.kubectl(&["get", "namespaces", "-o", "name"]) {
         assert!(!out.contains("namespace/team"), "{out}");
@@ -83,8 +91,12 @@ async fn control_plane_garbage_collector_background_foreground_orphan() {
     // Foreground: the owner waits (finalizer) until its blocking dependents are gone.
     let owner = create("fg-owner", json!([])).await;
     let child = create("fg-child", json!([owner_ref(&owner, true)])).await;
-    create("fg-grandchild", json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "fg-child",
-        "uid": child.metadata.uid, "blockOwnerDeletion": true}])).await;
+    create(
+        "fg-grandchild",
+        json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": "fg-child",
+        "uid": child.metadata.uid, "blockOwnerDeletion": true}]),
+    )
+    .await;
     api.delete("fg-owner", &DeleteParams::foreground()).await.unwrap();
     eventually("the foreground owner to be gone last", WAIT, || gone("fg-owner")).await;
     assert!(gone("fg-child").await.is_some() && gone("fg-grandchild").await.is_some());
@@ -137,8 +149,14 @@ async fn control_plane_endpoints_and_slices_follow_pod_readiness() {
     assert!(std::fs::read_to_string(cluster.kubeconfig()).unwrap().contains(&format!(":{port}")));
     let summary = |ep: &Endpoints| -> (Vec<String>, Vec<String>, Vec<i32>) {
         let subset = ep.subsets.as_ref().and_then(|s| s.first()).cloned().unwrap_or_default();
-        let ips = |a: Option<Vec<k8s_openapi::api::core::v1::EndpointAddress>>| a.unwrap_or_default().into_iter().map(|a| a.ip).collect();
-        (ips(subset.addresses), ips(subset.not_ready_addresses), subset.ports.unwrap_or_default().iter().map(|p| p.port).collect())
+        let ips = |a: Option<Vec<k8s_openapi::api::core::v1::EndpointAddress>>| {
+            a.unwrap_or_default().into_iter().map(|a| a.ip).collect()
+        };
+        (
+            ips(subset.addresses),
+            ips(subset.not_ready_addresses),
+            subset.ports.unwrap_or_default().iter().map(|p| p.port).collect(),
+        )
     };
     let want = (vec!["10.128.0.5".to_string()], vec!["10.128.0.6".to_string()], vec![8080]);
     eventually("endpoints with one ready and one not-ready address", WAIT, || async {
@@ -181,7 +199,10 @@ async fn control_plane_endpoints_and_slices_follow_pod_readiness() {
 
     // The service goes: its Endpoints and (owned) slices go too.
     services.delete("web", &DeleteParams::default()).await.unwrap();
-    eventually("endpoints gone with the service", WAIT, || async { endpoints.get_opt("web").await.unwrap().is_none().then_some(()) }).await;
+    eventually("endpoints gone with the service", WAIT, || async {
+        endpoints.get_opt("web").await.unwrap().is_none().then_some(())
+    })
+    .await;
     eventually("slices collected with the service", WAIT, || async {
         slices.list(&by_service).await.unwrap().items.is_empty().then_some(())
     })
@@ -221,7 +242,10 @@ async fn control_plane_node_loss_marks_it_unknown_evicts_and_replaces_its_pods()
                 .count()
         }
     };
-    eventually("both pods running on the doomed node", WAIT, || async { (running_on("doomed").await == 2).then_some(()) }).await;
+    eventually("both pods running on the doomed node", WAIT, || async {
+        (running_on("doomed").await == 2).then_some(())
+    })
+    .await;
     let _healthy = cluster.simulated_nodes_with("healthy", 2, fast);
     eventually("the healthy nodes", WAIT, || async { nodes.get_opt("healthy-1").await.unwrap() }).await;
 
@@ -230,13 +254,22 @@ async fn control_plane_node_loss_marks_it_unknown_evicts_and_replaces_its_pods()
     let lost = eventually("the node to be Unknown and tainted", WAIT, || async {
         let node = nodes.get("doomed-0").await.unwrap();
         let ready = node.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready")?.clone();
-        let tainted = node.spec.as_ref()?.taints.as_ref()?.iter().any(|t| t.key == "node.kubernetes.io/unreachable" && t.effect == "NoExecute");
+        let tainted = node
+            .spec
+            .as_ref()?
+            .taints
+            .as_ref()?
+            .iter()
+            .any(|t| t.key == "node.kubernetes.io/unreachable" && t.effect == "NoExecute");
         (ready.status == "Unknown" && tainted).then_some(ready)
     })
     .await;
     assert_eq!(lost.reason.as_deref(), Some("NodeStatusUnknown"));
     // Evicted (they stay Terminating: no kubelet confirms) and replaced on the healthy nodes.
-    eventually("replacements running on healthy nodes", WAIT, || async { (running_on("healthy").await == 2).then_some(()) }).await;
+    eventually("replacements running on healthy nodes", WAIT, || async {
+        (running_on("healthy").await == 2).then_some(())
+    })
+    .await;
     let evicted = pods.list(&ListParams::default().labels("app=web")).await.unwrap();
     let on_doomed: Vec<&Pod> = evicted
         .items
