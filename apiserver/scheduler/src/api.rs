@@ -10,8 +10,13 @@ use serde_json::json;
 
 use crate::pod_info::PodInfo;
 
-/// POSTs `pods/{name}/binding`.
+/// The annotation that tells the PV controller which node a WaitForFirstConsumer claim's
+/// volume must be provisioned for.
+pub const SELECTED_NODE_ANNOTATION: &str = "volume.kubernetes.io/selected-node";
+
+/// POSTs `pods/{name}/binding`, after telling the pod's unbound claims the chosen node.
 pub async fn bind(client: &kube::Client, pod: &PodInfo, node: &str) -> Result<(), kube::Error> {
+    select_node_for_claims(client, pod, node).await?;
     let api: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace);
     let binding = Binding {
         metadata: ObjectMeta { name: Some(pod.name.clone()), uid: Some(pod.uid.clone()), ..Default::default() },
@@ -19,6 +24,25 @@ pub async fn bind(client: &kube::Client, pod: &PodInfo, node: &str) -> Result<()
     };
     // The answer is a Status, not a Binding.
     let _: serde_json::Value = api.create_subresource("binding", &pod.name, &PostParams::default(), &binding).await?;
+    Ok(())
+}
+
+/// Upstream's VolumeBinding at bind time: each claim of the pod not yet bound to a volume and
+/// without a chosen node gets `volume.kubernetes.io/selected-node` (the PV controller then
+/// provisions a volume on that node; Immediate claims are bound already and left alone).
+async fn select_node_for_claims(client: &kube::Client, pod: &PodInfo, node: &str) -> Result<(), kube::Error> {
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &pod.namespace);
+    for name in &pod.claims {
+        let Some(claim) = claims.get_opt(name).await? else { continue };
+        let bound = claim.spec.as_ref().and_then(|s| s.volume_name.as_deref()).is_some_and(|v| !v.is_empty());
+        let selected = claim.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(SELECTED_NODE_ANNOTATION));
+        if bound || selected {
+            continue;
+        }
+        let patch = json!({"metadata": {"annotations": {SELECTED_NODE_ANNOTATION: node}}});
+        claims.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    }
     Ok(())
 }
 

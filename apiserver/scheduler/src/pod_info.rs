@@ -152,6 +152,9 @@ pub struct PodInfo {
     pub preferred_anti_affinity: Vec<(i32, AffinityTerm)>,
     pub spread: Vec<SpreadConstraint>,
     pub priority: i32,
+    /// PersistentVolumeClaims the pod mounts: unbound ones learn the chosen node at bind time
+    /// (upstream's VolumeBinding contract with the PV controller's WaitForFirstConsumer).
+    pub claims: Vec<String>,
     pub preemption_never: bool,
     /// The controller owning the pod when it is a ReplicaSet, StatefulSet or
     /// ReplicationController: pods of one owner are spread by default.
@@ -254,6 +257,12 @@ impl PodInfo {
                 .map(|c| SpreadConstraint::new(c, &labels))
                 .collect(),
             priority: spec.priority.unwrap_or(0),
+            claims: spec
+                .volumes
+                .iter()
+                .flatten()
+                .filter_map(|v| Some(v.persistent_volume_claim.as_ref()?.claim_name.clone()))
+                .collect(),
             preemption_never: spec.preemption_policy.as_deref() == Some("Never"),
             spread_owner,
             deleting: meta.deletion_timestamp.is_some(),

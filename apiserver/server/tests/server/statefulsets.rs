@@ -111,6 +111,15 @@ async fn statefulset_creates_pods_in_order_with_identity_and_claims() {
         assert_eq!(claim_name, format!("www-web-{ordinal}"));
         let claim = claims.get(&claim_name).await.expect("the claim exists");
         assert_eq!(claim.labels()["app"], "web");
+        // The default class binds on first consumer: the scheduler names the pod's node on
+        // the claim, the provisioner makes a volume there, and the claim is Bound.
+        let node = spec.node_name.clone().expect("scheduled");
+        let bound = eventually("the claim to be bound", Duration::from_secs(30), || async {
+            let claim = claims.get(&claim_name).await.unwrap();
+            (claim.status.as_ref()?.phase.as_deref() == Some("Bound")).then_some(claim)
+        })
+        .await;
+        assert_eq!(bound.annotations().get("volume.kubernetes.io/selected-node"), Some(&node));
     }
 
     let revisions: Api<ControllerRevision> = Api::namespaced(cluster.client.clone(), "default");
