@@ -8,6 +8,8 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::replicaset::pods::is_ready;
+
 /// One resolved service port of one pod.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct BackendPort {
@@ -44,13 +46,6 @@ pub fn selects(service: &Service, pod: &Pod) -> bool {
     }
     let labels = pod.metadata.labels.as_ref();
     selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-}
-
-fn pod_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 /// The container port a service's `targetPort` names on this pod (a number as is).
@@ -106,7 +101,7 @@ pub fn backends<'a>(
         found.push(Backend {
             pod: pod.clone(),
             ip,
-            ready: publish_not_ready || (pod_ready(pod) && !terminating),
+            ready: publish_not_ready || (is_ready(pod) && !terminating),
             terminating,
             ports,
             hostname,

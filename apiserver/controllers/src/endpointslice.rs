@@ -18,6 +18,7 @@ use kube::runtime::reflector::ObjectRef;
 
 use crate::backends::{self, Backend, BackendPort};
 use crate::owners::controller_ref;
+use crate::replicaset::pods::is_ready;
 use crate::{Context, Error};
 
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -151,7 +152,7 @@ fn desired_slices(
             addresses: vec![backend.ip.clone()],
             conditions: Some(EndpointConditions {
                 ready: Some(backend.ready && !backend.terminating),
-                serving: Some(backend.ready || (backend.terminating && pod_ready(backend))),
+                serving: Some(backend.ready || (backend.terminating && is_ready(&backend.pod))),
                 terminating: Some(backend.terminating),
             }),
             hostname: backend.hostname.clone(),
@@ -178,15 +179,6 @@ fn desired_slices(
         }
     }
     slices
-}
-
-fn pod_ready(backend: &Backend) -> bool {
-    backend
-        .pod
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use kube::runtime::reflector::ObjectRef;
 use serde_json::json;
 use tokio::time::Instant;
 
+use crate::daemonset::placement::tolerates;
 use crate::{Context, Error};
 
 pub const NOT_READY_TAINT: &str = "node.kubernetes.io/not-ready";
@@ -185,20 +186,6 @@ async fn mark_pods_not_ready(ctx: &Context, node: &str) {
         if let Err(err) = api.patch_status(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
             tracing::debug!(pod = pod.name_any(), %err, "not marked not ready");
         }
-    }
-}
-
-/// Whether `toleration` tolerates `taint` (upstream's `ToleratesTaint`).
-pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
-    if toleration.effect.as_deref().is_some_and(|e| !e.is_empty() && e != taint.effect) {
-        return false;
-    }
-    if toleration.key.as_deref().is_some_and(|k| !k.is_empty() && k != taint.key) {
-        return false;
-    }
-    match toleration.operator.as_deref().unwrap_or("Equal") {
-        "Exists" => true,
-        _ => toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or(""),
     }
 }
 

@@ -105,14 +105,6 @@ fn error_policy(_budget: Arc<PodDisruptionBudget>, err: &Error, _shared: Arc<Sha
     Action::requeue(Duration::from_secs(2))
 }
 
-/// Whether the pod's Ready condition is True.
-pub fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
 async fn reconcile(pdb: Arc<PodDisruptionBudget>, shared: Arc<Shared>) -> Result<Action, Error> {
     let namespace = pdb.namespace().unwrap_or_default();
     let spec = pdb.spec.clone().unwrap_or_default();
@@ -144,7 +136,11 @@ async fn reconcile(pdb: Arc<PodDisruptionBudget>, shared: Arc<Shared>) -> Result
         .collect();
     let current_healthy = pods
         .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none() && !disrupted.contains_key(&p.name_any()) && is_ready(p))
+        .filter(|p| {
+            p.metadata.deletion_timestamp.is_none()
+                && !disrupted.contains_key(&p.name_any())
+                && crate::replicaset::pods::is_ready(p)
+        })
         .count();
 
     let Scale { total, unmanaged } = shared.controllers.expected_scale(&namespace, pods.iter().map(Arc::as_ref));
