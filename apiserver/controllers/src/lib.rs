@@ -22,6 +22,7 @@ pub mod job;
 pub mod namespace;
 pub mod node_lifecycle;
 pub mod persistentvolume;
+pub mod podautoscaler;
 pub mod replicaset;
 pub mod resourcequota;
 pub mod serviceaccount;
@@ -59,6 +60,14 @@ pub struct Options {
     pub node_monitor_period: Duration,
     /// The cluster CA (PEM) published in every namespace as `kube-root-ca.crt`.
     pub root_ca: Option<String>,
+    /// How often each HorizontalPodAutoscaler syncs (upstream
+    /// `--horizontal-pod-autoscaler-sync-period`, 15 s).
+    pub hpa_sync_period: Duration,
+    /// How long HPAs without behavior keep the highest recent recommendation before scaling
+    /// down (upstream `--horizontal-pod-autoscaler-downscale-stabilization`, 5 minutes).
+    pub hpa_downscale_stabilization: Duration,
+    /// Relative usage change HPAs ignore (upstream `--horizontal-pod-autoscaler-tolerance`, 0.1).
+    pub hpa_tolerance: f64,
 }
 
 impl Default for Options {
@@ -68,6 +77,9 @@ impl Default for Options {
             node_monitor_grace_period: Duration::from_secs(40),
             node_monitor_period: Duration::from_secs(5),
             root_ca: None,
+            hpa_sync_period: Duration::from_secs(15),
+            hpa_downscale_stabilization: Duration::from_secs(300),
+            hpa_tolerance: 0.1,
         }
     }
 }
@@ -120,6 +132,7 @@ fn controllers() -> Vec<(&'static str, StartController)> {
         ("persistentvolume", |ctx| Box::pin(persistentvolume::run(ctx))),
         ("resourcequota", |ctx| Box::pin(resourcequota::run(ctx))),
         ("disruption", |ctx| Box::pin(disruption::run(ctx))),
+        ("horizontal-pod-autoscaler", |ctx| Box::pin(podautoscaler::run(ctx))),
     ]
 }
 

@@ -37,6 +37,12 @@ struct Args {
     /// Seconds without a heartbeat after which a node is marked NotReady/Unknown.
     #[arg(long, default_value_t = 40)]
     node_monitor_grace_period: u64,
+    /// Seconds between two syncs of each HorizontalPodAutoscaler.
+    #[arg(long, default_value_t = 15)]
+    horizontal_pod_autoscaler_sync_period: u64,
+    /// Seconds HPAs without behavior keep the highest recent recommendation before scaling down.
+    #[arg(long, default_value_t = 300)]
+    horizontal_pod_autoscaler_downscale_stabilization: u64,
 }
 
 #[tokio::main]
@@ -99,6 +105,10 @@ async fn start_control_plane(args: &Args, url: &str, pki: &Pki) -> anyhow::Resul
     let client = kube::Client::try_from(config).context("in-process client")?;
     let options = apiserver_controllers::Options {
         node_monitor_grace_period: std::time::Duration::from_secs(args.node_monitor_grace_period),
+        hpa_sync_period: std::time::Duration::from_secs(args.horizontal_pod_autoscaler_sync_period.max(1)),
+        hpa_downscale_stabilization: std::time::Duration::from_secs(
+            args.horizontal_pod_autoscaler_downscale_stabilization,
+        ),
         root_ca: Some(pki.ca_cert.clone()),
         ..Default::default()
     };

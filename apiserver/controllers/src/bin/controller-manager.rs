@@ -20,6 +20,12 @@ struct Args {
     /// Seconds without a heartbeat after which a node is marked NotReady/Unknown.
     #[arg(long, default_value_t = 40)]
     node_monitor_grace_period: u64,
+    /// Seconds between two syncs of each HorizontalPodAutoscaler.
+    #[arg(long, default_value_t = 15)]
+    horizontal_pod_autoscaler_sync_period: u64,
+    /// Seconds HPAs without behavior keep the highest recent recommendation before scaling down.
+    #[arg(long, default_value_t = 300)]
+    horizontal_pod_autoscaler_downscale_stabilization: u64,
     /// The cluster CA (PEM) to publish as `kube-root-ca.crt` in every namespace.
     #[arg(long)]
     root_ca_file: Option<PathBuf>,
@@ -43,6 +49,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let options = apiserver_controllers::Options {
         node_monitor_grace_period: Duration::from_secs(args.node_monitor_grace_period),
+        hpa_sync_period: Duration::from_secs(args.horizontal_pod_autoscaler_sync_period.max(1)),
+        hpa_downscale_stabilization: Duration::from_secs(args.horizontal_pod_autoscaler_downscale_stabilization),
         root_ca,
         ..Default::default()
     };

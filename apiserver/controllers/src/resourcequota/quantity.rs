@@ -118,6 +118,22 @@ impl Quantity {
         self.nanos == 0
     }
 
+    /// Thousandths of a unit, rounded up (upstream's `MilliValue`): CPU in millicores.
+    pub fn milli_value(&self) -> i64 {
+        let millis = self.nanos.div_euclid(1_000_000) + i128::from(self.nanos.rem_euclid(1_000_000) != 0);
+        i64::try_from(millis).unwrap_or(if millis > 0 { i64::MAX } else { i64::MIN })
+    }
+
+    /// A quantity of `millis` thousandths (upstream's `NewMilliQuantity`, decimal).
+    pub fn from_milli(millis: i64) -> Self {
+        Self { nanos: i128::from(millis) * 1_000_000, format: Format::DecimalSi }
+    }
+
+    /// The value as a float (for ratios such as tolerances).
+    pub fn as_f64(&self) -> f64 {
+        self.nanos as f64 / NANO as f64
+    }
+
     /// The sum, printed as the first non-zero term was written (upstream's `Add`).
     pub fn plus(self, other: Self) -> Self {
         let format = if self.nanos == 0 { other.format } else { self.format };
@@ -193,6 +209,16 @@ mod tests {
         assert_eq!(canonical("0.5Ki"), "512");
         assert_eq!(canonical("0"), "0");
         assert_eq!(canonical("0Gi"), "0");
+    }
+
+    #[test]
+    fn milli_values_round_up() {
+        assert_eq!(Quantity::parse("250m").unwrap().milli_value(), 250);
+        assert_eq!(Quantity::parse("1").unwrap().milli_value(), 1000);
+        assert_eq!(Quantity::parse("1n").unwrap().milli_value(), 1);
+        assert_eq!(Quantity::parse("64Mi").unwrap().milli_value(), 64 * 1024 * 1024 * 1000);
+        assert_eq!(Quantity::from_milli(1500).to_string(), "1500m");
+        assert!((Quantity::parse("0.05").unwrap().as_f64() - 0.05).abs() < 1e-12);
     }
 
     #[test]

@@ -161,6 +161,34 @@ pub fn cron_job(obj: &mut Object) {
     }
 }
 
+/// autoscaling/v2 HorizontalPodAutoscaler: at least one replica, CPU at 80% when no metric is
+/// given, and a behavior's missing rules filled with the rates the autoscaler uses without one.
+pub fn horizontal_pod_autoscaler(obj: &mut Object) {
+    let Some(spec) = object_at(obj, "spec") else { return };
+    set_default(spec, "minReplicas", json!(1));
+    if spec.get("metrics").and_then(Value::as_array).is_none_or(Vec::is_empty) {
+        spec.insert(
+            "metrics".into(),
+            json!([{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]),
+        );
+    }
+    let Some(behavior) = spec.get_mut("behavior").and_then(Value::as_object_mut) else { return };
+    for (direction, window, policies) in [
+        (
+            "scaleUp",
+            0,
+            json!([{"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}]),
+        ),
+        ("scaleDown", 300, json!([{"type": "Percent", "value": 100, "periodSeconds": 15}])),
+    ] {
+        if let Some(rules) = object_at(behavior, direction) {
+            set_default(rules, "stabilizationWindowSeconds", json!(window));
+            set_default(rules, "selectPolicy", json!("Max"));
+            set_default(rules, "policies", policies);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +217,26 @@ mod tests {
         let mut recreate = object(json!({"spec": {"strategy": {"type": "Recreate"}}}));
         deployment(&mut recreate);
         assert_eq!(recreate["spec"]["strategy"], json!({"type": "Recreate"}));
+    }
+
+    #[test]
+    fn autoscalers_get_a_cpu_target_and_complete_behaviors() {
+        let mut bare = object(json!({"spec": {"maxReplicas": 3}}));
+        horizontal_pod_autoscaler(&mut bare);
+        assert_eq!(bare["spec"]["minReplicas"], 1);
+        assert_eq!(bare["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 80);
+        assert!(bare["spec"].get("behavior").is_none(), "no behavior stays none");
+        let mut tuned = object(json!({"spec": {"minReplicas": 2, "maxReplicas": 3,
+            "metrics": [{"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "1Gi"}}}],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 10}}}}));
+        horizontal_pod_autoscaler(&mut tuned);
+        assert_eq!(tuned["spec"]["minReplicas"], 2);
+        assert_eq!(tuned["spec"]["metrics"][0]["resource"]["name"], "memory");
+        let behavior = &tuned["spec"]["behavior"];
+        assert_eq!(behavior["scaleDown"]["stabilizationWindowSeconds"], 10);
+        assert_eq!(behavior["scaleDown"]["selectPolicy"], "Max");
+        assert_eq!(behavior["scaleUp"]["stabilizationWindowSeconds"], 0);
+        assert_eq!(behavior["scaleUp"]["policies"][0], json!({"type": "Pods", "value": 4, "periodSeconds": 15}));
     }
 
     #[test]

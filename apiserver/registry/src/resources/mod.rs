@@ -90,7 +90,10 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
                 .validating(workloads::validate, workloads::validate_update),
         ),
         plain::<apps::v1::ControllerRevision>(Subdomain, false),
-        plain::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>(Subdomain, true),
+        Arc::new(
+            Plain::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>::new(Subdomain, true)
+                .defaulting(defaults::horizontal_pod_autoscaler),
+        ),
         Arc::new(autoscaling::HorizontalPodAutoscalersV1::default()),
         plain::<events::v1::Event>(Subdomain, false),
         Arc::new(
