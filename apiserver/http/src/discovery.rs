@@ -36,12 +36,18 @@ impl Discovery {
         Self { served }
     }
 
-    /// Named groups in discovery order (core excluded).
+    /// Named groups in discovery order (core excluded); groups outside the built-in order
+    /// (`metrics.k8s.io`, served as upstream serves an aggregated API) come last, as served.
     fn groups(&self) -> Vec<&'static str> {
         let mut groups: Vec<&'static str> = Vec::new();
         for group in GROUP_ORDER.iter().copied().filter(|g| !g.is_empty()) {
             if self.served.iter().any(|r| r.group == group) {
                 groups.push(group);
+            }
+        }
+        for r in &self.served {
+            if !r.group.is_empty() && !groups.contains(&r.group) {
+                groups.push(r.group);
             }
         }
         groups
@@ -222,6 +228,16 @@ mod tests {
         let scale = apps["resources"].as_array().unwrap().iter().find(|r| r["name"] == "deployments/scale").unwrap();
         assert_eq!((scale["group"].clone(), scale["kind"].clone()), (json!("autoscaling"), json!("Scale")));
         assert!(d.resource_list("batch", "v1").is_none());
+        // Groups outside the built-in order come last.
+        let mut served = d.served.clone();
+        served.extend(crate::resource_metrics::RESOURCES.iter());
+        let with_metrics = Discovery::new(served);
+        let names: Vec<Value> =
+            with_metrics.api_group_list()["groups"].as_array().unwrap().iter().map(|g| g["name"].clone()).collect();
+        assert_eq!(names, [json!("apps"), json!("metrics.k8s.io")]);
+        let metrics = with_metrics.resource_list("metrics.k8s.io", "v1beta1").unwrap();
+        assert_eq!(metrics["resources"][1]["verbs"], json!(["delete", "get", "list", "update"]));
+        assert_eq!(with_metrics.aggregated(false)["items"][1]["versions"][0]["resources"][1]["scope"], "Namespaced");
         assert!(d.group("batch").is_none());
     }
 

@@ -27,6 +27,7 @@ use crate::metrics::{Metrics, RequestLabels};
 use crate::openapi::OpenApi;
 use crate::partial_metadata;
 use crate::request_info::{self, RequestInfo, Verb};
+use crate::resource_metrics::{self, MetricsTable};
 use crate::reviews::Review;
 use crate::table::{table, wants_table};
 
@@ -50,6 +51,8 @@ pub struct Api {
     authn: Authenticator,
     server_address: String,
     openapi: OpenApi,
+    /// `metrics.k8s.io`: in memory, fed by the node agents.
+    resource_metrics: MetricsTable,
 }
 
 impl std::fmt::Debug for Api {
@@ -62,7 +65,7 @@ pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed_unsync()
 }
 
-fn json_response(code: StatusCode, value: &Value, content_type: &str) -> Response<Body> {
+pub(crate) fn json_response(code: StatusCode, value: &Value, content_type: &str) -> Response<Body> {
     let body = serde_json::to_vec(value).expect("JSON values serialise");
     Response::builder()
         .status(code)
@@ -158,6 +161,7 @@ impl Api {
         let mut served: Vec<_> = registries.iter().map(Registry::resource).collect();
         served.extend(Review::RESOURCES.iter().filter_map(|(g, v, r)| apiserver_machinery::resources::find(g, v, r)));
         let openapi = OpenApi::new(served.clone());
+        served.extend(resource_metrics::RESOURCES.iter());
         let discovery = Discovery::new(served);
         let registries = registries
             .into_iter()
@@ -167,7 +171,16 @@ impl Api {
             })
             .collect();
         let (stopping, _) = tokio::sync::watch::channel(false);
-        Self { metrics: Metrics::default(), stopping, registries, discovery, authn, server_address, openapi }
+        Self {
+            metrics: Metrics::default(),
+            stopping,
+            registries,
+            discovery,
+            authn,
+            server_address,
+            openapi,
+            resource_metrics: MetricsTable::default(),
+        }
     }
 
     /// Ends every open watch (each response completes normally, so clients watch again from
@@ -265,6 +278,9 @@ impl Api {
             }
         }
         let info = info.ok_or_else(ApiError::path_not_found)?;
+        if info.group == resource_metrics::GROUP {
+            return self.resource_metrics.serve(req, info, query, &accept).await;
+        }
         if let Some(review) = Review::of(&info) {
             // Typed clients send reviews as protobuf; the answer needs at most the JSON spec.
             let (content_type, body) = read_body(req).await?;

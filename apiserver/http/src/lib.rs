@@ -7,7 +7,8 @@
 //! Bodies come in as JSON, YAML or protobuf (`body.rs`, `apiserver-protobuf`); answers go out as
 //! JSON, YAML, Tables (`table/`, one file per API group) or PartialObjectMetadata.
 //! `tls.rs` creates the cluster PKI (CA, serving and admin certificates, admin token) on first
-//! start and builds the rustls configuration.
+//! start and builds the rustls configuration. `resource_metrics.rs` serves `metrics.k8s.io`
+//! (`kubectl top`, the HPA) from an in-memory table the node agents push to.
 
 pub mod authn;
 pub mod body;
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod partial_metadata;
 pub mod request_info;
+pub mod resource_metrics;
 pub mod reviews;
 pub mod server;
 pub mod table;

@@ -11,6 +11,8 @@
 //!   `worker` (one watch and one loop for every pod of the process; writes serialised per pod).
 //! - `runtime`: the [`runtime::Runtime`] trait between the worker and what runs containers;
 //!   `runtime::simulated` decides timings and exit codes without containers.
+//! - `metrics`: the metrics reporter: PodMetrics of running pods and NodeMetrics per node,
+//!   pushed to `metrics.k8s.io` (what `kubectl top` and the HPA read), coalesced and bounded.
 //! - `simulated`: wires it together for N simulated nodes ([`simulated::run`]).
 //! - `timers`: one timer heap instead of a task per timer.
 
@@ -18,8 +20,10 @@ pub mod addresses;
 mod error;
 pub mod heartbeat;
 pub mod lease;
+pub mod metrics;
 pub mod node;
 pub mod pod;
+pub mod quantity;
 pub mod registration;
 pub mod runtime;
 pub mod simulated;

@@ -47,6 +47,13 @@ struct Args {
     /// API requests in flight at once (per kind).
     #[arg(long, default_value_t = 96)]
     api_concurrency: usize,
+    /// Push pod and node usage to metrics.k8s.io (`kubectl top`, the HPA).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    metrics: bool,
+    /// Least time between two NodeMetrics pushes of a changed node, and the usage sample
+    /// period, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    metrics_interval_ms: u64,
 }
 
 #[tokio::main]
@@ -73,6 +80,8 @@ async fn main() -> anyhow::Result<()> {
         name_prefix: args.name_prefix,
         index_offset: args.index_offset,
         api_concurrency: args.api_concurrency,
+        metrics: args.metrics,
+        metrics_interval: Duration::from_millis(args.metrics_interval_ms),
         ..Default::default()
     };
     options.timings.startup_delay = Duration::from_millis(args.startup_delay_ms);

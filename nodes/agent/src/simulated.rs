@@ -1,6 +1,7 @@
 //! Simulated nodes: N Nodes with leases and heartbeats, whose pods go through the kubelet's
 //! lifecycle on the [`SimulatedRuntime`] (no containers). One process carries thousands of
-//! nodes: one pod watch, one worker loop, one runtime timer loop, bounded API concurrency.
+//! nodes: one pod watch, one worker loop, one runtime timer loop, bounded API concurrency, and
+//! (unless turned off) one metrics reporter pushing pod and node usage to `metrics.k8s.io`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -13,7 +14,8 @@ use tokio::sync::mpsc;
 use crate::Error;
 use crate::addresses::{PodCidr, PodIpPool, node_ip};
 use crate::heartbeat::{renew_leases, report_node_status};
-use crate::node::{NodeIdentity, NodeTemplate};
+use crate::metrics::{MetricsOptions, reporter};
+use crate::node::{self, NodeIdentity, NodeTemplate};
 use crate::pod::worker::{NodeSlot, PodWorker};
 use crate::registration::{Registered, register_all};
 use crate::runtime::simulated::SimulatedRuntime;
@@ -45,6 +47,12 @@ pub struct SimulatedOptions {
     pub timings: SimulatedTimings,
     /// API requests in flight at once, per kind (registration, heartbeats, pod writes); default 96.
     pub api_concurrency: usize,
+    /// Push PodMetrics and NodeMetrics to `metrics.k8s.io` (`kubectl top`, the HPA); default on.
+    pub metrics: bool,
+    /// Least time between two NodeMetrics pushes of a node whose usage changed, and how often
+    /// running pods' usage is sampled again (default 10 s). Pod changes are pushed at once;
+    /// every node is refreshed at least once a minute.
+    pub metrics_interval: Duration,
 }
 
 impl Default for SimulatedOptions {
@@ -60,6 +68,8 @@ impl Default for SimulatedOptions {
             node_status_interval: Duration::from_secs(60),
             timings: SimulatedTimings::default(),
             api_concurrency: 96,
+            metrics: true,
+            metrics_interval: Duration::from_secs(10),
         }
     }
 }
@@ -99,7 +109,26 @@ impl SimulatedNodes {
             .iter()
             .map(|n| (n.name.clone(), NodeSlot { host_ip: n.internal_ip, pool: PodIpPool::new(n.pod_cidr) }))
             .collect();
-        let worker = PodWorker::new(self.client.clone(), runtime, slots, concurrency);
+        let mut worker = PodWorker::new(self.client.clone(), runtime, slots, concurrency);
+        let metrics = if self.options.metrics {
+            let nodes = self.identities.iter().map(|n| (n.name.clone(), node::labels(n, &self.template)));
+            let options = MetricsOptions {
+                interval: self.options.metrics_interval,
+                concurrency: concurrency.clamp(1, 32),
+                ..MetricsOptions::default()
+            };
+            let (handle, reporter) = reporter(self.client.clone(), nodes, options);
+            worker = worker.with_metrics(handle);
+            Some(reporter)
+        } else {
+            None
+        };
+        let metrics = async move {
+            match metrics {
+                Some(reporter) => reporter.run().await,
+                None => std::future::pending().await,
+            }
+        };
         let leases = renew_leases(
             self.client.clone(),
             Arc::new(self.registered),
@@ -119,6 +148,7 @@ impl SimulatedNodes {
             () = driver => Err(Error::RuntimeStopped),
             () = leases => Ok(()),
             () = status => Ok(()),
+            () = metrics => Ok(()),
         }
     }
 }

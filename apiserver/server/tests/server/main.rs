@@ -9,6 +9,7 @@ mod daemonsets;
 mod deployments;
 mod jobs;
 mod kube_client;
+mod metrics_api;
 mod node_agent;
 mod scheduling;
 mod statefulsets;

@@ -1,8 +1,11 @@
 //! The pod worker: one watch of every bound pod, one loop owning every pod's lifecycle. It feeds
 //! the lifecycle with API changes, runtime events and timers, and carries out the effects: runtime
 //! calls, timers, and API writes (status patches and the final delete) with bounded concurrency.
+//! With a metrics handle ([`PodWorker::with_metrics`]) it also reports each running pod's usage
+//! (from the runtime) after every change of the pod and every sample interval; the reporter
+//! (`crate::metrics`) pushes it without ever making this loop wait.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +20,12 @@ use serde_json::json;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::facts::PodFacts;
-use super::lifecycle::{Effect, PodLifecycle, PodTimer};
+use super::lifecycle::{Effect, PodLifecycle, PodTimer, Stage};
 use super::status::{ConditionClock, pod_status};
 use super::writes::{Outcome, WriteBook, WriteKind};
 use crate::Error;
 use crate::addresses::PodIpPool;
+use crate::metrics::{MetricsHandle, PodReport};
 use crate::runtime::{ContainerRun, PodUid, Runtime, RuntimeEvent};
 use crate::time::{after, until};
 use crate::timers::TimerQueue;
@@ -44,12 +48,16 @@ struct Tracked {
     clock: ConditionClock,
     /// The pod IP is taken from the node's pool (until the pod ends or goes).
     ip_held: bool,
+    /// The pod's labels (its PodMetrics carry them).
+    labels: Arc<BTreeMap<String, String>>,
 }
 
 #[derive(Debug)]
 enum WorkerTimer {
     Pod(PodUid, PodTimer),
     RetryWrites(PodUid),
+    /// Report every running pod's usage again (runtimes whose usage moves by itself).
+    SampleUsage,
 }
 
 #[derive(Debug)]
@@ -72,6 +80,8 @@ pub struct PodWorker<R> {
     done_rx: mpsc::Receiver<WriteDone>,
     /// Uids listed since the watch (re)started; pods not in it are gone.
     relisted: Option<HashSet<PodUid>>,
+    /// Where running pods' usage goes, if reported.
+    metrics: Option<MetricsHandle>,
 }
 
 impl<R> std::fmt::Debug for PodWorker<R> {
@@ -100,13 +110,23 @@ impl<R: Runtime> PodWorker<R> {
             done_tx,
             done_rx,
             relisted: None,
+            metrics: None,
         }
+    }
+
+    /// Reports running pods' usage through `metrics`.
+    pub fn with_metrics(mut self, metrics: MetricsHandle) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Runs until the runtime's event channel closes.
     pub async fn run(mut self, mut runtime_events: mpsc::Receiver<RuntimeEvent>) -> Result<(), Error> {
         let config = watcher::Config::default().fields("spec.nodeName!=");
         let mut pods = std::pin::pin!(watcher(Api::<Pod>::all(self.client.clone()), config).default_backoff());
+        if let Some(metrics) = &self.metrics {
+            self.timers.schedule(after(Timestamp::now(), metrics.sample_interval()), WorkerTimer::SampleUsage);
+        }
         loop {
             let wait = self.timers.next_deadline().map(|at| until(Timestamp::now(), at));
             let sleep = async {
@@ -162,7 +182,12 @@ impl<R: Runtime> PodWorker<R> {
             return;
         }
         let uid = facts.uid.clone();
+        let labels = pod.metadata.labels.as_ref();
         if let Some(tracked) = self.pods.get_mut(&uid) {
+            if labels.map_or(!tracked.labels.is_empty(), |l| *l != *tracked.labels) {
+                tracked.labels = Arc::new(labels.cloned().unwrap_or_default());
+            }
+            self.runtime.update_pod(pod);
             let effects = tracked.lifecycle.updated(facts);
             self.apply(&uid, effects, None);
             return;
@@ -174,7 +199,8 @@ impl<R: Runtime> PodWorker<R> {
             PodLifecycle::admit(facts, now)
         };
         tracing::debug!(pod = %uid, "admitted");
-        self.pods.insert(uid.clone(), Tracked { lifecycle, clock: ConditionClock::default(), ip_held: false });
+        let labels = Arc::new(labels.cloned().unwrap_or_default());
+        self.pods.insert(uid.clone(), Tracked { lifecycle, clock: ConditionClock::default(), ip_held: false, labels });
         self.apply(&uid, effects, Some(pod));
     }
 
@@ -235,6 +261,18 @@ impl<R: Runtime> PodWorker<R> {
                     self.apply(&uid, effects, None);
                 }
                 WorkerTimer::RetryWrites(uid) => self.dispatch(&uid),
+                WorkerTimer::SampleUsage => {
+                    let running: Vec<PodUid> = self
+                        .pods
+                        .iter()
+                        .filter(|(_, t)| t.lifecycle.stage == Stage::Running)
+                        .map(|(uid, _)| uid.clone())
+                        .collect();
+                    running.iter().for_each(|uid| self.report_usage(uid));
+                    if let Some(metrics) = &self.metrics {
+                        self.timers.schedule(after(now, metrics.sample_interval()), WorkerTimer::SampleUsage);
+                    }
+                }
             }
         }
     }
@@ -256,6 +294,33 @@ impl<R: Runtime> PodWorker<R> {
             tracing::debug!(pod = %uid, "forgotten");
         }
         self.book.forget(uid);
+        self.report_usage(uid);
+    }
+
+    /// Reports the pod's usage: its running app containers while it runs and is not being
+    /// deleted, else nothing (its PodMetrics goes).
+    fn report_usage(&self, uid: &PodUid) {
+        let Some(metrics) = &self.metrics else { return };
+        let report = self.pods.get(uid).and_then(|tracked| {
+            let lifecycle = &tracked.lifecycle;
+            if lifecycle.stage != Stage::Running || lifecycle.facts.deleting {
+                return None;
+            }
+            let running = |name: &str| lifecycle.containers.iter().any(|c| &*c.facts.name == name && c.is_running());
+            let containers: Vec<_> = self.runtime.usage(uid).into_iter().filter(|(name, _)| running(name)).collect();
+            if containers.is_empty() {
+                return None;
+            }
+            let facts = &lifecycle.facts;
+            Some(PodReport {
+                namespace: facts.namespace.clone(),
+                name: facts.name.clone(),
+                node: facts.node.clone(),
+                labels: tracked.labels.clone(),
+                containers,
+            })
+        });
+        metrics.report(uid, report);
     }
 
     fn apply(&mut self, uid: &PodUid, effects: Vec<Effect>, pod: Option<&Pod>) {
@@ -277,6 +342,7 @@ impl<R: Runtime> PodWorker<R> {
             }
         }
         self.dispatch(uid);
+        self.report_usage(uid);
     }
 
     /// Starts the pod's next write unless one is in flight.

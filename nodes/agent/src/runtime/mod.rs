@@ -6,6 +6,8 @@
 //! the worker is the only reader of that channel, so a runtime that waited on the worker from
 //! inside a call could deadlock it. `simulated` decides timings and exit codes itself; a
 //! `docker` runtime (later) will drive real containers behind the same trait.
+//! [`Runtime::usage`] is the one query: the pod worker asks it for running pods' resource
+//! usage, which the metrics reporter (`crate::metrics`) pushes to `metrics.k8s.io`.
 
 pub mod simulated;
 
@@ -40,6 +42,15 @@ pub enum RuntimeEvent {
     Exited { run: ContainerRun, exit_code: i32, at: Timestamp },
 }
 
+/// What one running container uses right now: a level, reported as the metrics API's usage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ContainerUsage {
+    /// CPU in nanocores (1 core = 1,000,000,000).
+    pub cpu_nanocores: u64,
+    /// Memory (working set) in bytes.
+    pub memory_bytes: u64,
+}
+
 /// A container runtime behind the pod worker. Every method returns at once; outcomes arrive
 /// later as [`RuntimeEvent`]s.
 pub trait Runtime: Send + Sync + 'static {
@@ -53,4 +64,10 @@ pub trait Runtime: Send + Sync + 'static {
     fn stop_pod(&self, pod: &PodUid, grace: Duration);
     /// Forgets the pod (it is gone from the API); reports nothing more about it.
     fn remove_pod(&self, pod: &PodUid);
+    /// The pod changed in the API (its annotations, say); a runtime that steers anything by
+    /// the pod object picks the change up here. The default ignores it.
+    fn update_pod(&self, _pod: &Pod) {}
+    /// The current usage of the pod's running app containers, by container name (init
+    /// containers excluded); empty for a pod the runtime does not run.
+    fn usage(&self, pod: &PodUid) -> Vec<(Arc<str>, ContainerUsage)>;
 }

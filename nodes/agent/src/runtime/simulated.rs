@@ -9,6 +9,12 @@
 //! - `kybernetes.io/run-seconds`: how long app containers run (decimal seconds; default: the
 //!   configured run time for restartPolicy Never/OnFailure pods, forever for Always).
 //! - `kybernetes.io/stop-seconds`: how long a stop takes (default 0; capped by the grace period).
+//! - `kybernetes.io/cpu-usage`, `kybernetes.io/memory-usage`: the pod's total resource usage
+//!   as Kubernetes quantities (`"250m"`, `"64Mi"`), split evenly over its running app
+//!   containers (init containers use nothing); what `kubectl top` and the HPA see through the
+//!   metrics API. Default (absent or unparsable): 0 CPU and 0 memory, so a pod that does not
+//!   say is idle. Unlike the others these are read again whenever the pod changes: annotate a
+//!   running pod and its reported usage follows.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,13 +24,16 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::{Notify, mpsc};
 
-use super::{ContainerRun, PodUid, Runtime, RuntimeEvent};
+use super::{ContainerRun, ContainerUsage, PodUid, Runtime, RuntimeEvent};
+use crate::quantity;
 use crate::time::{after, until};
 use crate::timers::TimerQueue;
 
 pub const EXIT_CODE_ANNOTATION: &str = "kybernetes.io/exit-code";
 pub const RUN_SECONDS_ANNOTATION: &str = "kybernetes.io/run-seconds";
 pub const STOP_SECONDS_ANNOTATION: &str = "kybernetes.io/stop-seconds";
+pub const CPU_USAGE_ANNOTATION: &str = "kybernetes.io/cpu-usage";
+pub const MEMORY_USAGE_ANNOTATION: &str = "kybernetes.io/memory-usage";
 
 /// `containerRuntimeVersion` of simulated nodes.
 pub const VERSION: &str = "simulated://0.1";
@@ -84,6 +93,40 @@ pub fn behaviour(pod: &Pod, timings: &SimulatedTimings) -> Behaviour {
     }
 }
 
+/// The pod's total usage from its annotations (0 for what is absent or does not parse).
+pub fn pod_usage(pod: &Pod) -> ContainerUsage {
+    let annotation = |key: &str| pod.metadata.annotations.as_ref().and_then(|a| a.get(key));
+    ContainerUsage {
+        cpu_nanocores: annotation(CPU_USAGE_ANNOTATION).and_then(|v| quantity::nanocores(v)).unwrap_or(0),
+        memory_bytes: annotation(MEMORY_USAGE_ANNOTATION).and_then(|v| quantity::bytes(v)).unwrap_or(0),
+    }
+}
+
+/// `total` split evenly over `containers` (sorted by name); the first ones get the remainder,
+/// so the parts add up to the total exactly.
+pub fn split_usage(total: ContainerUsage, mut containers: Vec<Arc<str>>) -> Vec<(Arc<str>, ContainerUsage)> {
+    containers.sort();
+    let n = containers.len() as u64;
+    if n == 0 {
+        return Vec::new();
+    }
+    let share = |total: u64, i: u64| total / n + u64::from(i < total % n);
+    containers
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let i = i as u64;
+            (
+                name,
+                ContainerUsage {
+                    cpu_nanocores: share(total.cpu_nanocores, i),
+                    memory_bytes: share(total.memory_bytes, i),
+                },
+            )
+        })
+        .collect()
+}
+
 /// When a stop requested at `now` ends and with which exit code: the container's own stop time
 /// if it fits in the grace period (a clean exit), else a kill at the end of the grace period.
 pub fn stop_outcome(behaviour: &Behaviour, grace: Duration, now: Timestamp) -> (Timestamp, i32) {
@@ -97,8 +140,10 @@ pub fn stop_outcome(behaviour: &Behaviour, grace: Duration, now: Timestamp) -> (
 #[derive(Debug)]
 struct SimulatedPod {
     behaviour: Behaviour,
-    /// Running containers by name, with their attempt.
-    running: HashMap<Arc<str>, u32>,
+    /// The pod's total usage (annotations), split over its running app containers.
+    usage: ContainerUsage,
+    /// Running containers by name, with their attempt and whether it is an init container.
+    running: HashMap<Arc<str>, (u32, bool)>,
     stopping: bool,
 }
 
@@ -127,20 +172,20 @@ impl State {
             }
             Due::Started(run) => {
                 let current = self.pods.get(&run.pod).and_then(|p| p.running.get(&run.container));
-                if current == Some(&run.attempt) {
+                if current.map(|(attempt, _)| *attempt) == Some(run.attempt) {
                     out.push(RuntimeEvent::Started { run, at: now });
                 }
             }
             Due::Exit(run, exit_code) => {
                 let Some(pod) = self.pods.get_mut(&run.pod) else { return };
-                if pod.running.get(&run.container) == Some(&run.attempt) {
+                if pod.running.get(&run.container).map(|(attempt, _)| *attempt) == Some(run.attempt) {
                     pod.running.remove(&run.container);
                     out.push(RuntimeEvent::Exited { run, exit_code, at: now });
                 }
             }
             Due::StopAll(uid, exit_code) => {
                 let Some(pod) = self.pods.get_mut(&uid) else { return };
-                for (container, attempt) in pod.running.drain() {
+                for (container, (attempt, _)) in pod.running.drain() {
                     // The worker matches exits by name and attempt; `init` is not needed here.
                     let run = ContainerRun { pod: uid.clone(), container, attempt, init: false };
                     out.push(RuntimeEvent::Exited { run, exit_code, at: now });
@@ -187,9 +232,10 @@ impl Runtime for SimulatedRuntime {
         let Some(uid) = pod.metadata.uid.as_deref() else { return };
         let uid: PodUid = uid.into();
         let behaviour = behaviour(pod, &self.timings);
+        let usage = pod_usage(pod);
         let delay = self.timings.startup_delay;
         self.with_state(|state, now| {
-            state.pods.insert(uid.clone(), SimulatedPod { behaviour, running: HashMap::new(), stopping: false });
+            state.pods.insert(uid.clone(), SimulatedPod { behaviour, usage, running: HashMap::new(), stopping: false });
             state.timers.schedule(after(now, delay), Due::SandboxReady(uid));
         });
     }
@@ -201,7 +247,7 @@ impl Runtime for SimulatedRuntime {
             if pod.stopping {
                 return;
             }
-            pod.running.insert(run.container.clone(), run.attempt);
+            pod.running.insert(run.container.clone(), (run.attempt, run.init));
             let (run_time, exit_code) =
                 if run.init { (Some(init_run_time), 0) } else { (pod.behaviour.run_time, pod.behaviour.exit_code) };
             state.timers.schedule(now, Due::Started(run.clone()));
@@ -227,6 +273,23 @@ impl Runtime for SimulatedRuntime {
         self.with_state(|state, _| {
             state.pods.remove(pod);
         });
+    }
+
+    fn update_pod(&self, pod: &Pod) {
+        let Some(uid) = pod.metadata.uid.as_deref() else { return };
+        let usage = pod_usage(pod);
+        // No timer changes: no need to wake the timer loop.
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(simulated) = state.pods.get_mut(uid) {
+            simulated.usage = usage;
+        }
+    }
+
+    fn usage(&self, pod: &PodUid) -> Vec<(Arc<str>, ContainerUsage)> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(simulated) = state.pods.get(pod) else { return Vec::new() };
+        let apps = simulated.running.iter().filter(|(_, (_, init))| !init).map(|(name, _)| name.clone()).collect();
+        split_usage(simulated.usage, apps)
     }
 }
 
@@ -295,6 +358,50 @@ mod tests {
         let garbage =
             behaviour(&pod("Never", &[(RUN_SECONDS_ANNOTATION, "soon"), (EXIT_CODE_ANNOTATION, "x")]), &timings);
         assert_eq!((garbage.run_time, garbage.exit_code), (Some(Duration::from_secs(1)), 0));
+    }
+
+    #[test]
+    fn usage_comes_from_annotations_and_splits_evenly() {
+        let annotated = pod("Always", &[(CPU_USAGE_ANNOTATION, "1"), (MEMORY_USAGE_ANNOTATION, "64Mi")]);
+        let total = pod_usage(&annotated);
+        assert_eq!(total, ContainerUsage { cpu_nanocores: 1_000_000_000, memory_bytes: 64 << 20 });
+        assert_eq!(pod_usage(&pod("Always", &[])), ContainerUsage::default(), "idle by default");
+        assert_eq!(pod_usage(&pod("Always", &[(CPU_USAGE_ANNOTATION, "lots")])), ContainerUsage::default());
+        let parts = split_usage(total, vec!["b".into(), "a".into(), "c".into()]);
+        let names: Vec<&str> = parts.iter().map(|(n, _)| n.as_ref()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(parts[0].1.cpu_nanocores, 333_333_334);
+        assert_eq!(parts[2].1.cpu_nanocores, 333_333_333);
+        assert_eq!(parts.iter().map(|(_, u)| u.cpu_nanocores).sum::<u64>(), 1_000_000_000);
+        assert_eq!(parts.iter().map(|(_, u)| u.memory_bytes).sum::<u64>(), 64 << 20);
+        assert!(split_usage(total, Vec::new()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn usage_covers_running_app_containers_and_follows_annotation_changes() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let timings = SimulatedTimings { startup_delay: Duration::from_millis(1), ..Default::default() };
+        let (runtime, driver) = SimulatedRuntime::new(timings, tx);
+        tokio::spawn(driver);
+        let mut p = pod("Always", &[(CPU_USAGE_ANNOTATION, "500m"), (MEMORY_USAGE_ANNOTATION, "10Mi")]);
+        p.metadata.uid = Some("u".into());
+        let uid: PodUid = "u".into();
+        assert!(runtime.usage(&uid).is_empty(), "unknown pod");
+        runtime.create_sandbox(&p);
+        assert_eq!(rx.recv().await, Some(RuntimeEvent::SandboxReady { pod: uid.clone() }));
+        let run = |name: &str, init: bool| ContainerRun { pod: uid.clone(), container: name.into(), attempt: 0, init };
+        runtime.start_container(run("setup", true));
+        assert!(runtime.usage(&uid).is_empty(), "init containers use nothing");
+        runtime.start_container(run("a", false));
+        runtime.start_container(run("b", false));
+        let usage = runtime.usage(&uid);
+        assert_eq!(usage.len(), 2);
+        assert!(usage.iter().all(|(_, u)| u.cpu_nanocores == 250_000_000 && u.memory_bytes == 5 << 20));
+        p.metadata.annotations.as_mut().unwrap().insert(CPU_USAGE_ANNOTATION.into(), "2".into());
+        runtime.update_pod(&p);
+        assert!(runtime.usage(&uid).iter().all(|(_, u)| u.cpu_nanocores == 1_000_000_000));
+        runtime.remove_pod(&uid);
+        assert!(runtime.usage(&uid).is_empty());
     }
 
     #[test]
