@@ -3,6 +3,7 @@
 //! stream of creates, restart it, and check that every acknowledged object survived and that
 //! watches resume from a resourceVersion taken before the crash.
 
+mod autoscaling;
 mod cluster;
 mod control_plane;
 mod daemonsets;
