@@ -153,7 +153,16 @@ where
 
     /// Waits until the first list has filled the cache.
     pub async fn ready(&self) {
-        let _ = self.store.wait_until_ready().await;
+        let kind = K::kind(&());
+        let mut waited = 0;
+        while tokio::time::timeout(std::time::Duration::from_secs(10), self.store.wait_until_ready()).await.is_err() {
+            waited += 10;
+            tracing::warn!(
+                kind = kind.as_ref(),
+                waited_seconds = waited,
+                "still waiting for the informer's first list"
+            );
+        }
     }
 }
 

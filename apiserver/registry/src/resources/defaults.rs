@@ -161,6 +161,27 @@ pub fn cron_job(obj: &mut Object) {
     }
 }
 
+/// core/v1 PersistentVolumeClaim: Pending until the binder says otherwise, a filesystem volume.
+pub fn persistent_volume_claim(obj: &mut Object) {
+    if let Some(spec) = object_at(obj, "spec") {
+        set_default(spec, "volumeMode", json!("Filesystem"));
+    }
+    if let Some(status) = object_at(obj, "status") {
+        set_default(status, "phase", json!("Pending"));
+    }
+}
+
+/// core/v1 PersistentVolume: Pending until it is Available, kept after its claim goes.
+pub fn persistent_volume(obj: &mut Object) {
+    if let Some(spec) = object_at(obj, "spec") {
+        set_default(spec, "volumeMode", json!("Filesystem"));
+        set_default(spec, "persistentVolumeReclaimPolicy", json!("Retain"));
+    }
+    if let Some(status) = object_at(obj, "status") {
+        set_default(status, "phase", json!("Pending"));
+    }
+}
+
 /// autoscaling/v2 HorizontalPodAutoscaler: at least one replica, CPU at 80% when no metric is
 /// given, and a behavior's missing rules filled with the rates the autoscaler uses without one.
 pub fn horizontal_pod_autoscaler(obj: &mut Object) {
@@ -217,6 +238,19 @@ mod tests {
         let mut recreate = object(json!({"spec": {"strategy": {"type": "Recreate"}}}));
         deployment(&mut recreate);
         assert_eq!(recreate["spec"]["strategy"], json!({"type": "Recreate"}));
+    }
+
+    #[test]
+    fn volumes_and_claims_start_pending() {
+        let mut claim = object(json!({"spec": {"resources": {"requests": {"storage": "1Gi"}}}}));
+        persistent_volume_claim(&mut claim);
+        assert_eq!(claim["status"]["phase"], "Pending");
+        assert_eq!(claim["spec"]["volumeMode"], "Filesystem");
+        let mut volume =
+            object(json!({"spec": {"persistentVolumeReclaimPolicy": "Delete"}, "status": {"phase": "Bound"}}));
+        persistent_volume(&mut volume);
+        assert_eq!(volume["status"]["phase"], "Bound");
+        assert_eq!(volume["spec"]["persistentVolumeReclaimPolicy"], "Delete");
     }
 
     #[test]

@@ -58,8 +58,11 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         Arc::new(core::Services),
         plain::<corev1::v1::ServiceAccount>(Subdomain, false),
         plain::<corev1::v1::Node>(Subdomain, false),
-        plain::<corev1::v1::PersistentVolume>(Subdomain, false),
-        plain::<corev1::v1::PersistentVolumeClaim>(Subdomain, false),
+        Arc::new(Plain::<corev1::v1::PersistentVolume>::new(Subdomain, false).defaulting(defaults::persistent_volume)),
+        Arc::new(
+            Plain::<corev1::v1::PersistentVolumeClaim>::new(Subdomain, false)
+                .defaulting(defaults::persistent_volume_claim),
+        ),
         plain::<corev1::v1::Endpoints>(Subdomain, false),
         Arc::new(Plain::<corev1::v1::Event>::new(Subdomain, false).selecting(EVENT_FIELDS)),
         plain::<corev1::v1::LimitRange>(Subdomain, false),

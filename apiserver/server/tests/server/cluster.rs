@@ -88,6 +88,34 @@ impl Cluster {
     }
 }
 
+/// A failing test shows the cluster as it was: nodes, pods with their conditions, events.
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let Some(kubectl) = self.kubectl.as_ref().filter(|_| std::thread::panicking()) else { return };
+        for args in [
+            &["get", "nodes", "-o", "wide"][..],
+            &["get", "pods", "-A", "-o", "wide"],
+            &[
+                "get",
+                "pods",
+                "-A",
+                "-o",
+                "custom-columns=NAME:.metadata.name,NODE:.spec.nodeName,PHASE:.status.phase,CONDITIONS:.status.conditions[*].type,STATUS:.status.conditions[*].status",
+            ],
+            &["get", "events", "-A", "--sort-by=.lastTimestamp"],
+        ] {
+            if let Ok(out) = Command::new(kubectl).arg("--kubeconfig").arg(self.kubeconfig()).args(args).output() {
+                eprintln!(
+                    "--- kubectl {}\n{}{}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+}
+
 /// An admin kube-rs client from a kubeconfig.
 pub async fn client(kubeconfig: &Path) -> Client {
     let kubeconfig = Kubeconfig::read_from(kubeconfig).unwrap();

@@ -57,15 +57,46 @@ async fn pods_of(client: &Client, app: &str) -> Vec<Pod> {
 
 async fn wait_ready(client: &Client, name: &str, replicas: i32) -> StatefulSet {
     let sets: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
-    eventually(&format!("statefulset {name} to have {replicas} ready replicas"), TIMEOUT, || async {
-        let set = sets.get(name).await.ok()?;
-        let status = set.status.clone()?;
-        (status.ready_replicas == Some(replicas)
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        if let Ok(set) = sets.get(name).await
+            && let Some(status) = set.status.clone()
+            && status.ready_replicas == Some(replicas)
             && status.replicas == replicas
-            && status.observed_generation == set.metadata.generation)
-            .then_some(set)
-    })
-    .await
+            && status.observed_generation == set.metadata.generation
+        {
+            return set;
+        }
+        if tokio::time::Instant::now() > deadline {
+            // Say where it stuck: the set's status, its pods and their claims.
+            let set = sets.get(name).await.ok().and_then(|s| s.status);
+            let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+            let pods: Vec<String> = pods
+                .list(&ListParams::default())
+                .await
+                .map(|l| l.items)
+                .unwrap_or_default()
+                .iter()
+                .map(|p| {
+                    serde_json::to_string(&(&p.metadata.name, &p.spec.as_ref().map(|s| &s.node_name), &p.status))
+                        .unwrap()
+                })
+                .collect();
+            let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "default");
+            let claims: Vec<String> = claims
+                .list(&ListParams::default())
+                .await
+                .map(|l| l.items)
+                .unwrap_or_default()
+                .iter()
+                .map(|c| serde_json::to_string(&(&c.metadata.name, &c.metadata.annotations, &c.status)).unwrap())
+                .collect();
+            panic!(
+                "timed out after {TIMEOUT:?} waiting for statefulset {name} to have {replicas} ready replicas\nstatus: {set:?}\npods: {pods:#?}\nclaims: {claims:#?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
