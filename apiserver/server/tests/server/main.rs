@@ -134,7 +134,8 @@ fn acknowledged_objects_survive_kill_9_and_watches_resume() {
 fn sigterm_ends_open_watches_cleanly_and_exits() {
     let Some(kubectl_bin) = kubectl_binary() else { return };
     let data = tempfile::tempdir().unwrap();
-    let mut server = Server::start(data.path());
+    // No in-process controllers: their own watches would show in the WATCH count below.
+    let mut server = Server::start_with(data.path(), &["--controllers=false"]);
     let mut watch = Command::new(&kubectl_bin)
         .arg("--kubeconfig")
         .arg(&server.kubeconfig)
