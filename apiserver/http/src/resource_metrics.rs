@@ -44,6 +44,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use apiserver_machinery::field::{FieldError, FieldErrors, Path};
+use apiserver_machinery::quantity::parse as parse_quantity;
 use apiserver_machinery::resources::{ResourceInfo, Verb as ResourceVerb};
 use apiserver_machinery::selectors::{FieldSelector, LabelSelector};
 use apiserver_machinery::{ApiError, GroupKind, GroupResource, names};
@@ -635,53 +636,6 @@ fn validate_node(name: &str, body: &Value) -> Result<(BTreeMap<String, String>, 
         return Err(ApiError::invalid(GroupKind { group: GROUP, kind: "NodeMetrics" }, name, &errors));
     }
     Ok((labels, window, usage))
-}
-
-/// A non-negative Kubernetes quantity in units of 10^-`scale` (9: nanocores from cores, 0:
-/// bytes), rounded up; `None` if it does not parse, is negative or does not fit in a u64.
-///
-/// `parse_quantity("250m", 9) == Some(250_000_000)`, `parse_quantity("64Mi", 0) ==
-/// Some(67_108_864)`, `parse_quantity("1e3", 0) == Some(1000)`.
-pub fn parse_quantity(text: &str, scale: i32) -> Option<u64> {
-    let text = text.trim().strip_prefix('+').unwrap_or(text.trim());
-    let end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
-    let (number, suffix) = text.split_at(end);
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if (whole.is_empty() && fraction.is_empty()) || whole.len() + fraction.len() > 30 || fraction.contains('.') {
-        return None;
-    }
-    let digits: u128 = format!("{whole}{fraction}").parse().ok()?;
-    let (exponent, binary): (i32, u32) = match suffix {
-        "" => (0, 0),
-        "n" => (-9, 0),
-        "u" => (-6, 0),
-        "m" => (-3, 0),
-        "k" => (3, 0),
-        "M" => (6, 0),
-        "G" => (9, 0),
-        "T" => (12, 0),
-        "P" => (15, 0),
-        "E" => (18, 0),
-        "Ki" => (0, 10),
-        "Mi" => (0, 20),
-        "Gi" => (0, 30),
-        "Ti" => (0, 40),
-        "Pi" => (0, 50),
-        "Ei" => (0, 60),
-        other => {
-            let digits = other.strip_prefix(['e', 'E'])?;
-            (digits.parse::<i32>().ok().filter(|e| e.abs() <= 40)?, 0)
-        }
-    };
-    let value = digits.checked_mul(1u128 << binary)?;
-    let power = exponent + scale - i32::try_from(fraction.len()).ok()?;
-    let scaled = if power >= 0 {
-        value.checked_mul(10u128.checked_pow(power.unsigned_abs())?)?
-    } else {
-        let divisor = 10u128.checked_pow(power.unsigned_abs())?;
-        value.div_ceil(divisor)
-    };
-    u64::try_from(scaled).ok()
 }
 
 /// Seconds of a Go duration string (`"15s"`, `"1m30s"`, `"1.5h"`, `"0"`); `None` if malformed.

@@ -18,6 +18,7 @@
 pub mod continue_token;
 pub mod field;
 pub mod names;
+pub mod quantity;
 pub mod resource_version;
 pub mod resources;
 pub mod selectors;

@@ -23,7 +23,6 @@ pub mod lease;
 pub mod metrics;
 pub mod node;
 pub mod pod;
-pub mod quantity;
 pub mod registration;
 pub mod runtime;
 pub mod simulated;

@@ -20,12 +20,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use apiserver_machinery::quantity;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use tokio::sync::{Notify, mpsc};
 
 use super::{ContainerRun, ContainerUsage, PodUid, Runtime, RuntimeEvent};
-use crate::quantity;
 use crate::time::{after, until};
 use crate::timers::TimerQueue;
 

@@ -1,6 +1,6 @@
-//! Kubernetes quantities (`"250m"`, `"64Mi"`, `"1e3"`) as exact integers, for the usage
-//! annotations of the simulated runtime. The API server validates the same syntax (its own
-//! parser in `apiserver-http`; node crates do not depend on server crates).
+//! Kubernetes quantities (`"250m"`, `"64Mi"`, `"1e3"`) as exact non-negative integers: the
+//! usage the node agents report (from the simulated runtime's annotations) and the usage the
+//! resource metrics API accepts, parsed by this one function on both sides.
 
 /// A non-negative quantity in units of 10^-`scale` (9: nanocores from cores; 0: bytes),
 /// rounded up; `None` if it does not parse, is negative or does not fit in a u64.
