@@ -186,14 +186,20 @@ impl History {
         events.iter().filter(|e| e.at > cutoff).map(|e| e.change).sum()
     }
 
+    /// The replicas at the start of the policy's current period (the scale events within it
+    /// undone): the base both directions' policies measure their change from.
+    fn period_start(&self, policy: &Policy, current: i32, now: Timestamp) -> i32 {
+        current - Self::changed_within(&self.scale_ups, policy.period_seconds, now)
+            + Self::changed_within(&self.scale_downs, policy.period_seconds, now)
+    }
+
     /// The most replicas the scale-up policies allow now.
     fn scale_up_limit(&self, rules: &Rules, current: i32, now: Timestamp) -> i32 {
         if rules.select == Select::Disabled {
             return current;
         }
         let proposals = rules.policies.iter().map(|policy| {
-            let start = current - Self::changed_within(&self.scale_ups, policy.period_seconds, now)
-                + Self::changed_within(&self.scale_downs, policy.period_seconds, now);
+            let start = self.period_start(policy, current, now);
             if policy.percent {
                 let grown = (f64::from(start) * (1.0 + f64::from(policy.value) / 100.0)).ceil();
                 #[allow(clippy::cast_possible_truncation)]
@@ -216,8 +222,7 @@ impl History {
             return current;
         }
         let proposals = rules.policies.iter().map(|policy| {
-            let start = current - Self::changed_within(&self.scale_ups, policy.period_seconds, now)
-                + Self::changed_within(&self.scale_downs, policy.period_seconds, now);
+            let start = self.period_start(policy, current, now);
             if policy.percent {
                 #[allow(clippy::cast_possible_truncation)]
                 let shrunk = (f64::from(start) * (1.0 - f64::from(policy.value) / 100.0)) as i32;
