@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use apiserver_http::testing::RawClient;
 use apiserver_http::{Api, Authenticator, Pki};
-use apiserver_registry::{Registry, WriteOptions, resources};
+use apiserver_registry::{Registry, WriteOptions};
 use apiserver_store::{RocksStore, Store, StoreOptions};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -54,7 +54,7 @@ async fn run(phase: Duration) {
     let store: Arc<dyn Store> =
         Arc::new(RocksStore::open_rocks(&dir.path().join("store"), StoreOptions::default()).unwrap());
     let pki = Pki::load_or_create(dir.path(), &[]).unwrap();
-    let registries: Vec<Registry> = resources::all().into_iter().map(|s| Registry::new(s, store.clone())).collect();
+    let registries = Registry::all(&store);
     let namespaces = registries.iter().find(|r| r.resource().plural == "namespaces").unwrap().clone();
     let pods = registries.iter().find(|r| r.resource().plural == "pods").unwrap().clone();
     for ns in ["default", "bench"] {

@@ -29,6 +29,7 @@ use crate::partial_metadata;
 use crate::request_info::{self, RequestInfo, Verb};
 use crate::resource_metrics::{self, MetricsTable};
 use crate::reviews::Review;
+use crate::serviceaccount_token::{self, TokenObjects};
 use crate::table::{table, wants_table};
 
 /// Response bodies: whole documents or watch streams.
@@ -49,6 +50,8 @@ pub struct Api {
     registries: HashMap<(&'static str, &'static str, &'static str), Registry>,
     discovery: Discovery,
     authn: Authenticator,
+    /// What service account tokens name, for issuing and authenticating them.
+    token_objects: TokenObjects,
     server_address: String,
     openapi: OpenApi,
     /// `metrics.k8s.io`: in memory, fed by the node agents.
@@ -163,6 +166,7 @@ impl Api {
         let openapi = OpenApi::new(served.clone());
         served.extend(resource_metrics::RESOURCES.iter());
         let discovery = Discovery::new(served);
+        let token_objects = TokenObjects::new(&registries);
         let registries = registries
             .into_iter()
             .map(|r| {
@@ -177,6 +181,7 @@ impl Api {
             registries,
             discovery,
             authn,
+            token_objects,
             server_address,
             openapi,
             resource_metrics: MetricsTable::default(),
@@ -241,7 +246,11 @@ impl Api {
             _ => {}
         }
         let authorization = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let user = self.authn.authenticate(client_cert, authorization).ok_or_else(ApiError::unauthorized)?;
+        let user = self
+            .authn
+            .authenticate(client_cert, authorization, &self.token_objects)
+            .await
+            .ok_or_else(ApiError::unauthorized)?;
 
         if path == "/metrics" {
             let text = self.metrics.render();
@@ -285,11 +294,8 @@ impl Api {
             // Typed clients send reviews as protobuf; the answer needs at most the JSON spec.
             let (content_type, body) = read_body(req).await?;
             let body = body::decode(content_type.as_deref(), &body).ok();
-            return Ok(json_response(
-                StatusCode::CREATED,
-                &review.answer(&user, body, &self.authn)?,
-                "application/json",
-            ));
+            let answer = review.answer(&user, body, &self.authn, &self.token_objects).await?;
+            return Ok(json_response(StatusCode::CREATED, &answer, "application/json"));
         }
         self.resource(req, info, query, &accept).await
     }
@@ -354,6 +360,10 @@ impl Api {
             let name = info.name.as_deref().unwrap_or_default();
             let obj = registry.finalize(name, read_json(req).await?, options).await?;
             return Ok(json_response(StatusCode::OK, &Value::Object(obj), "application/json"));
+        }
+        if (resource.group, resource.plural, info.subresource.as_deref()) == ("", "serviceaccounts", Some("token")) {
+            let verb = served_verb.map_or("this method", ResourceVerb::as_str);
+            return self.token_request(req, &info, query, (group_resource, verb)).await;
         }
         let (status, scale) = match info.subresource.as_deref() {
             None => (false, false),
@@ -577,6 +587,38 @@ impl Api {
 }
 
 impl Api {
+    /// `serviceaccounts/{name}/token`: a TokenRequest, answered with a signed token (201), or
+    /// 404 when this server signs no tokens.
+    async fn token_request(
+        &self,
+        req: Request<Incoming>,
+        info: &RequestInfo,
+        query: &HashMap<String, String>,
+        (group_resource, verb): (apiserver_machinery::GroupResource<'static>, &str),
+    ) -> Result<Response<Body>, ApiError> {
+        let tokens = self.authn.service_account_tokens().ok_or_else(ApiError::path_not_found)?;
+        if info.verb != Verb::Create {
+            return Err(ApiError::method_not_supported(group_resource, verb));
+        }
+        let (Some(namespace), Some(name)) = (info.namespace.as_deref(), info.name.as_deref()) else {
+            return Err(ApiError::path_not_found());
+        };
+        let options = write_options(query, &user_agent(&req), "CreateOptions", None)?;
+        let body = read_json(req).await?;
+        let now = jiff::Timestamp::now();
+        let issued = serviceaccount_token::create_token(
+            tokens,
+            &self.token_objects,
+            namespace,
+            name,
+            &body,
+            options.dry_run,
+            now,
+        )
+        .await?;
+        Ok(with_warnings(json_response(StatusCode::CREATED, &issued.answer, "application/json"), &issued.warnings))
+    }
+
     /// The metric labels of a request: a served resource's, or one fixed set for everything
     /// else (so unauthenticated paths cannot grow the metric maps).
     fn metric_labels(&self, method: &Method, info: Option<&RequestInfo>) -> RequestLabels {

@@ -7,12 +7,15 @@
 //! Bodies come in as JSON, YAML or protobuf (`body.rs`, `apiserver-protobuf`); answers go out as
 //! JSON, YAML, Tables (`table/`, one file per API group) or PartialObjectMetadata.
 //! `tls.rs` creates the cluster PKI (CA, serving and admin certificates, admin token) on first
-//! start and builds the rustls configuration. `resource_metrics.rs` serves `metrics.k8s.io`
-//! (`kubectl top`, the HPA) from an in-memory table the node agents push to.
+//! start and builds the rustls configuration. `serviceaccount_token/` issues service account
+//! tokens (`serviceaccounts/{name}/token`) and authenticates them. `resource_metrics.rs` serves
+//! `metrics.k8s.io` (`kubectl top`, the HPA) from an in-memory table the node agents push to. `event_ttl.rs` is
+//! a background task: it deletes Events older than `--event-ttl`.
 
 pub mod authn;
 pub mod body;
 pub mod discovery;
+pub mod event_ttl;
 pub mod handlers;
 pub mod metrics;
 pub mod openapi;
@@ -21,6 +24,7 @@ pub mod request_info;
 pub mod resource_metrics;
 pub mod reviews;
 pub mod server;
+pub mod serviceaccount_token;
 pub mod table;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -29,4 +33,5 @@ pub mod tls;
 pub use authn::{Authenticator, User};
 pub use handlers::Api;
 pub use server::serve;
+pub use serviceaccount_token::{ServiceAccountTokens, TokenOptions};
 pub use tls::Pki;

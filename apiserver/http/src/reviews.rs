@@ -3,13 +3,15 @@
 //! (`kubectl auth can-i`) says yes to every authenticated user until RBAC enforcement lands, and
 //! `SelfSubjectRulesReview` (`kubectl auth can-i --list`) lists the matching rules: every verb on
 //! every resource and every non-resource URL. `TokenReview` says whom a bearer token
-//! authenticates (what webhook authenticators and aggregated servers ask).
+//! authenticates (what webhook authenticators and aggregated servers ask), for the audiences the
+//! review names (the API server's when none), as upstream's `tokenreview` storage answers.
 
 use apiserver_machinery::ApiError;
 use serde_json::{Value, json};
 
 use crate::authn::{Authenticator, User};
 use crate::request_info::{RequestInfo, Verb};
+use crate::serviceaccount_token::TokenObjects;
 
 /// A review request this module answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +49,15 @@ impl Review {
         }
     }
 
-    /// The answer to `body` (when it could be read as JSON), asked by `user`.
-    pub fn answer(self, user: &User, body: Option<Value>, authn: &Authenticator) -> Result<Value, ApiError> {
+    /// The answer to `body` (when it could be read as JSON), asked by `user`; a TokenReview
+    /// reads `objects` to check service account tokens.
+    pub async fn answer(
+        self,
+        user: &User,
+        body: Option<Value>,
+        authn: &Authenticator,
+        objects: &TokenObjects,
+    ) -> Result<Value, ApiError> {
         match self {
             Self::Token => {
                 let token = body.as_ref().and_then(|b| b.pointer("/spec/token")).and_then(Value::as_str);
@@ -59,12 +68,20 @@ impl Review {
                         &[apiserver_machinery::field::FieldError::required("spec.token", "")].into_iter().collect(),
                     ));
                 };
-                let status = match authn.authenticate(None, Some(&format!("Bearer {token}"))) {
+                let audiences: Vec<String> = body
+                    .as_ref()
+                    .and_then(|b| b.pointer("/spec/audiences"))
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+                    .unwrap_or_default();
+                let outcome = authn.review(token, &audiences, objects).await;
+                let status = match outcome.user {
                     Some(reviewed) => json!({
                         "authenticated": true,
-                        "user": {"username": reviewed.name, "groups": reviewed.groups},
+                        "user": reviewed.user_info(),
+                        "audiences": outcome.audiences,
                     }),
-                    None => json!({"user": {}, "error": "invalid bearer token"}),
+                    None => json!({"user": {}, "error": outcome.error.unwrap_or_default()}),
                 };
                 Ok(json!({
                     "kind": "TokenReview",
@@ -78,7 +95,7 @@ impl Review {
                 "kind": "SelfSubjectReview",
                 "apiVersion": "authentication.k8s.io/v1",
                 "metadata": {"creationTimestamp": null},
-                "status": {"userInfo": {"username": user.name, "groups": user.groups}},
+                "status": {"userInfo": user.user_info()},
             })),
             Self::SelfSubjectAccess => {
                 let spec = match body {

@@ -2,8 +2,9 @@
 //!
 //! On first start a CA, a serving certificate (for 127.0.0.1, ::1, localhost and the bind
 //! address), an admin client certificate (`CN=kubernetes-admin, O=system:masters`) and an admin
-//! bearer token are generated into `<data-dir>/pki/`; later starts reuse them, so kubeconfigs
-//! keep working across restarts. Clients may present a certificate signed by the CA (x509
+//! bearer token are generated into `<data-dir>/pki/`, and the service account signing key
+//! (`sa.key`, ECDSA P-256) next to them; later starts reuse them, so kubeconfigs and issued
+//! service account tokens keep working across restarts. Clients may present a certificate signed by the CA (x509
 //! authentication) or none (then a bearer token authenticates them).
 
 use std::fs;
@@ -58,6 +59,8 @@ pub struct Pki {
     pub admin_key: String,
     /// Admin bearer token.
     pub admin_token: String,
+    /// The key service account tokens are signed with (PEM, PKCS#8, ECDSA P-256).
+    pub service_account_key: String,
 }
 
 impl std::fmt::Debug for Pki {
@@ -67,6 +70,9 @@ impl std::fmt::Debug for Pki {
 }
 
 const FILES: [&str; 7] = ["ca.crt", "ca.key", "server.crt", "server.key", "admin.crt", "admin.key", "admin.token"];
+/// The service account signing key: kept apart from [`FILES`] so that a data directory from
+/// before service account tokens gets one without a new CA.
+const SERVICE_ACCOUNT_KEY: &str = "sa.key";
 
 fn read(dir: &Path, name: &str) -> Result<String, TlsError> {
     let path = dir.join(name);
@@ -111,30 +117,43 @@ impl Pki {
     /// the serving certificate must cover.
     pub fn load_or_create(data_dir: &Path, hosts: &[String]) -> Result<Self, TlsError> {
         let dir = data_dir.join("pki");
+        let mut pki = Self::load_or_create_certificates(&dir, hosts)?;
+        pki.service_account_key = if dir.join(SERVICE_ACCOUNT_KEY).exists() {
+            read(&dir, SERVICE_ACCOUNT_KEY)?
+        } else {
+            let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?.serialize_pem();
+            write(&dir, SERVICE_ACCOUNT_KEY, &key)?;
+            key
+        };
+        Ok(pki)
+    }
+
+    fn load_or_create_certificates(dir: &Path, hosts: &[String]) -> Result<Self, TlsError> {
         if FILES.iter().all(|f| dir.join(f).exists()) {
             return Some(Self {
-                ca_cert: read(&dir, "ca.crt")?,
-                server_cert: read(&dir, "server.crt")?,
-                server_key: read(&dir, "server.key")?,
-                admin_cert: read(&dir, "admin.crt")?,
-                admin_key: read(&dir, "admin.key")?,
-                admin_token: read(&dir, "admin.token")?.trim().to_string(),
+                ca_cert: read(dir, "ca.crt")?,
+                server_cert: read(dir, "server.crt")?,
+                server_key: read(dir, "server.key")?,
+                admin_cert: read(dir, "admin.crt")?,
+                admin_key: read(dir, "admin.key")?,
+                admin_token: read(dir, "admin.token")?.trim().to_string(),
+                service_account_key: String::new(),
             })
             .filter(|pki| !pki.admin_token.is_empty())
             .ok_or_else(|| TlsError::Pem(dir.join("admin.token")));
         }
-        create_private_dir(&dir)?;
+        create_private_dir(dir)?;
         let pki = Self::generate(hosts)?;
         let ca_key = pki.ca_key_pem.clone();
         let pki = pki.pki;
         // The token last: its presence marks a complete PKI.
-        write(&dir, "ca.key", &ca_key)?;
-        write(&dir, "ca.crt", &pki.ca_cert)?;
-        write(&dir, "server.crt", &pki.server_cert)?;
-        write(&dir, "server.key", &pki.server_key)?;
-        write(&dir, "admin.crt", &pki.admin_cert)?;
-        write(&dir, "admin.key", &pki.admin_key)?;
-        write(&dir, "admin.token", &pki.admin_token)?;
+        write(dir, "ca.key", &ca_key)?;
+        write(dir, "ca.crt", &pki.ca_cert)?;
+        write(dir, "server.crt", &pki.server_cert)?;
+        write(dir, "server.key", &pki.server_key)?;
+        write(dir, "admin.crt", &pki.admin_cert)?;
+        write(dir, "admin.key", &pki.admin_key)?;
+        write(dir, "admin.token", &pki.admin_token)?;
         Ok(pki)
     }
 
@@ -178,6 +197,7 @@ impl Pki {
                 admin_cert: admin_cert.pem(),
                 admin_key: admin_key.serialize_pem(),
                 admin_token: token,
+                service_account_key: String::new(),
             },
         })
     }
@@ -250,12 +270,27 @@ mod tests {
         assert_eq!(first.ca_cert, second.ca_cert);
         assert_eq!(first.admin_token, second.admin_token);
         assert_eq!(first.admin_token.len(), 64);
+        assert_eq!(first.service_account_key, second.service_account_key);
+        crate::serviceaccount_token::SigningKey::from_pem(&first.service_account_key).expect("an ES256 key");
         first.server_config().expect("a valid rustls configuration");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join("pki/ca.key")).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
+            for key in ["pki/ca.key", "pki/sa.key"] {
+                let mode = fs::metadata(dir.path().join(key)).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{key}");
+            }
         }
+    }
+
+    #[test]
+    fn an_older_pki_gets_a_signing_key_and_keeps_its_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Pki::load_or_create(dir.path(), &[]).unwrap();
+        fs::remove_file(dir.path().join("pki/sa.key")).unwrap();
+        let second = Pki::load_or_create(dir.path(), &[]).unwrap();
+        assert_eq!(first.ca_cert, second.ca_cert);
+        assert_ne!(first.service_account_key, second.service_account_key);
+        assert!(dir.path().join("pki/sa.key").exists());
     }
 }

@@ -76,6 +76,13 @@ impl From<String> for FieldValue {
     }
 }
 
+impl FieldValue {
+    /// A value printed as is, unquoted: what upstream prints for a struct (`%#v`) or a list.
+    pub fn raw(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+}
+
 macro_rules! bare_field_values {
     ($($t:ty),*) => {$(
         impl From<$t> for FieldValue {

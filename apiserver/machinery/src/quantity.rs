@@ -1,6 +1,7 @@
 //! Kubernetes quantities (`"250m"`, `"64Mi"`, `"1e3"`) as exact non-negative integers: the
 //! usage the node agents report (from the simulated runtime's annotations) and the usage the
-//! resource metrics API accepts, parsed by this one function on both sides.
+//! resource metrics API accepts, parsed by this one function on both sides; [`signed`] reads
+//! either sign for the registry's validation, which compares quantities and rejects negative ones.
 
 /// A non-negative quantity in units of 10^-`scale` (9: nanocores from cores; 0: bytes),
 /// rounded up; `None` if it does not parse, is negative or does not fit in a u64.
@@ -8,7 +9,22 @@
 /// `parse("250m", 9) == Some(250_000_000)`, `parse("64Mi", 0) == Some(67_108_864)`.
 pub fn parse(text: &str, scale: i32) -> Option<u64> {
     let text = text.trim();
-    let text = text.strip_prefix('+').unwrap_or(text);
+    u64::try_from(magnitude(text.strip_prefix('+').unwrap_or(text), scale)?).ok()
+}
+
+/// A quantity of either sign (`"-1Gi"`) in units of 10^-`scale`, its magnitude rounded up;
+/// `None` if it does not parse or does not fit in an i128. For validation, which compares
+/// and rejects negative values rather than refusing to read them.
+pub fn signed(text: &str, scale: i32) -> Option<i128> {
+    let text = text.trim();
+    match text.strip_prefix('-') {
+        Some(negative) => i128::try_from(magnitude(negative, scale)?).ok().map(|m| -m),
+        None => i128::try_from(magnitude(text.strip_prefix('+').unwrap_or(text), scale)?).ok(),
+    }
+}
+
+/// The magnitude of an unsigned quantity text in units of 10^-`scale`, rounded up.
+fn magnitude(text: &str, scale: i32) -> Option<u128> {
     let end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, suffix) = text.split_at(end);
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
@@ -42,7 +58,7 @@ pub fn parse(text: &str, scale: i32) -> Option<u64> {
     } else {
         value.div_ceil(10u128.checked_pow(power.unsigned_abs())?)
     };
-    u64::try_from(scaled).ok()
+    Some(scaled)
 }
 
 /// CPU in nanocores.
@@ -68,6 +84,15 @@ mod tests {
         assert_eq!(bytes("1G"), Some(1_000_000_000));
         assert_eq!(bytes("2e3"), Some(2000));
         assert_eq!(bytes("0.5"), Some(1), "rounded up");
+    }
+
+    #[test]
+    fn signed_values() {
+        assert_eq!(signed("-1Gi", 0), Some(-(1 << 30)));
+        assert_eq!(signed("+500m", 3), Some(500));
+        assert_eq!(signed("1Ei", 9), Some((1i128 << 60) * 1_000_000_000));
+        assert_eq!(signed("--1", 0), None);
+        assert_eq!(signed("abc", 0), None);
     }
 
     #[test]

@@ -190,6 +190,17 @@ impl ApiError {
         Self::new(403, "Forbidden", message, Some(details))
     }
 
+    /// The error with one more cause in its details (`reason` is the cause's type).
+    pub fn with_cause(mut self, reason: &str, message: &str, field: &str) -> Self {
+        let cause = StatusCause {
+            reason: Some(reason.to_string()),
+            message: Some(message.to_string()),
+            field: Some(field.to_string()).filter(|f| !f.is_empty()),
+        };
+        self.status.details.get_or_insert_with(StatusDetails::default).causes.get_or_insert_with(Vec::new).push(cause);
+        self
+    }
+
     /// 405: a verb the resource does not serve.
     pub fn method_not_supported(resource: GroupResource<'_>, verb: &str) -> Self {
         let details = Self::details(resource.group, resource.resource, "");

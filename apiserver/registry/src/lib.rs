@@ -9,7 +9,9 @@
 //!
 //! [`ApiError`]: apiserver_machinery::ApiError
 
+pub mod admission;
 mod claims;
+mod keys;
 mod managed;
 pub mod metadata;
 pub mod object;

@@ -13,6 +13,7 @@ use apiserver_store::{KeyValue, ListOptions as StoreList, Precondition, Store, S
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::admission;
 use crate::claims;
 use crate::managed::{self, Scope, UNKNOWN_MANAGER, Writer};
 use crate::metadata;
@@ -123,6 +124,9 @@ pub enum Deleted {
 pub struct Registry {
     strategy: Arc<dyn Strategy>,
     store: Arc<dyn Store>,
+    /// Whether writes pass the [`admission`] checks (the server's registries do; a registry
+    /// tested alone, without the namespaces and classes they read, does not).
+    admission: bool,
 }
 
 impl std::fmt::Debug for Registry {
@@ -134,7 +138,12 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// The registry of `strategy`'s resource over `store`.
     pub fn new(strategy: Arc<dyn Strategy>, store: Arc<dyn Store>) -> Self {
-        Self { strategy, store }
+        Self { strategy, store, admission: false }
+    }
+
+    /// The registry of every served resource over `store`, with admission: what a server runs.
+    pub fn all(store: &Arc<dyn Store>) -> Vec<Self> {
+        crate::resources::all().into_iter().map(|s| Self { admission: true, ..Self::new(s, store.clone()) }).collect()
     }
 
     /// The resource served.
@@ -177,10 +186,12 @@ impl Registry {
         GroupKind { group: r.group, kind: r.kind }
     }
 
-    /// `/registry/<group>/<plural>/[<namespace>/]`: every object of the resource (in a namespace).
+    /// `/registry/<group>/<plural>/[<namespace>/]`: every object of the resource (in a namespace),
+    /// under the group it is stored in (see [`crate::strategy::VersionConversion::storage_group`]).
     pub(crate) fn prefix(&self, namespace: Option<&str>) -> String {
         let r = self.resource();
-        let group = if r.group.is_empty() { "core" } else { r.group };
+        let group = self.strategy.conversion().map_or(r.group, |conversion| conversion.storage_group);
+        let group = if group.is_empty() { "core" } else { group };
         match namespace.filter(|_| r.namespaced) {
             Some(ns) => format!("/registry/{group}/{}/{ns}/", r.plural),
             None => format!("/registry/{group}/{}/", r.plural),
@@ -291,6 +302,15 @@ impl Registry {
         }
     }
 
+    /// A write to a missing object in a missing namespace is told about the namespace, as
+    /// upstream's admission (which runs before the registry looks) answers.
+    async fn namespace_missing_first(&self, err: ApiError, namespace: Option<&str>) -> ApiError {
+        if err.code() != 404 || !self.admission {
+            return err;
+        }
+        admission::missing_namespace(self.store.as_ref(), self.resource(), namespace).await.unwrap_or(err)
+    }
+
     fn invalid(&self, name: &str, errors: &FieldErrors) -> ApiError {
         ApiError::invalid(self.group_kind(), name, errors)
     }
@@ -335,8 +355,11 @@ impl Registry {
         options: &WriteOptions,
         tracking: Tracking,
     ) -> Result<Object, ApiError> {
-        let body = self.accept_body(body)?;
+        let mut body = self.accept_body(body)?;
         self.check_namespace(&body, namespace)?;
+        if self.admission {
+            admission::admit_create(self.store.as_ref(), self.resource(), namespace, &mut body).await?;
+        }
         if !options.dry_run && !meta_str(&body, "resourceVersion").is_empty() {
             return Err(ApiError::resource_version_set_on_create());
         }
@@ -683,7 +706,10 @@ impl Registry {
         };
         let key = self.key(namespace, name)?;
         for _ in 0..UNCONDITIONAL_RETRIES {
-            let current = self.store.get(&key, 0).await.map_err(|e| self.store_error(e, name))?;
+            let current = match self.store.get(&key, 0).await {
+                Ok(current) => current,
+                Err(err) => return Err(self.namespace_missing_first(self.store_error(err, name), namespace).await),
+            };
             if expected.is_some_and(|rv| rv != current.mod_revision) {
                 return Err(ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED));
             }
@@ -729,6 +755,9 @@ impl Registry {
                 set_meta(&mut new, "namespace", Some(json!(ns)));
             }
             metadata::prepare_update(self.strategy.as_ref(), &mut new, &old);
+            if self.admission {
+                admission::admit_update(self.store.as_ref(), self.resource(), &mut new, &old).await?;
+            }
             if part == Part::Main {
                 if self.has_status_subresource() {
                     match old.get("status") {
@@ -950,7 +979,10 @@ impl Registry {
         part: Part,
     ) -> Result<Object, ApiError> {
         for _ in 0..UNCONDITIONAL_RETRIES {
-            let current = self.get(namespace, name, None).await?;
+            let current = match self.get(namespace, name, None).await {
+                Ok(current) => current,
+                Err(err) => return Err(self.namespace_missing_first(err, namespace).await),
+            };
             let current_rv = meta_str(&current, "resourceVersion").to_string();
             let patched = patch::apply(kind, &Value::Object(current), patch).map_err(|e| match e {
                 PatchError::Malformed(why) => ApiError::bad_request(why),
@@ -977,6 +1009,9 @@ impl Registry {
         name: &str,
         options: &DeleteOptions,
     ) -> Result<Deleted, ApiError> {
+        if self.admission {
+            admission::admit_delete(self.resource(), name)?;
+        }
         let key = self.key(namespace, name)?;
         for _ in 0..UNCONDITIONAL_RETRIES {
             let current = self.store.get(&key, 0).await.map_err(|e| self.store_error(e, name))?;

@@ -102,8 +102,9 @@ pub trait Strategy: Send + Sync + 'static {
     }
 
     /// How objects convert when this strategy's version is not the stored one (HPAs are stored
-    /// as `autoscaling/v2` and also served as v1); `None` when it is. With a conversion, every
-    /// stored object is decoded and converted: lists and watches cannot send the stored bytes.
+    /// as `autoscaling/v2` and also served as v1; `events.k8s.io/v1` Events are stored as core
+    /// `v1` Events); `None` when it is. With a conversion, every stored object is decoded and
+    /// converted: lists and watches cannot send the stored bytes.
     fn conversion(&self) -> Option<VersionConversion> {
         None
     }
@@ -112,6 +113,10 @@ pub trait Strategy: Send + Sync + 'static {
 /// Conversion between a served version and the stored one.
 #[derive(Debug, Clone, Copy)]
 pub struct VersionConversion {
+    /// The API group whose keys hold the stored objects ("" for core): the served group's for
+    /// another version of the same group (HPAs), another group's for a resource served in two
+    /// groups (`events.k8s.io` Events live with the core Events), so both see the same objects.
+    pub storage_group: &'static str,
     /// Served version → stored version.
     pub to_storage: fn(Object) -> Object,
     /// Stored version → served version.

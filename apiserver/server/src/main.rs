@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use apiserver_http::{Api, Authenticator, Pki};
-use apiserver_registry::{Registry, WriteOptions, resources};
+use apiserver_http::{Api, Authenticator, Pki, ServiceAccountTokens, TokenOptions, serviceaccount_token};
+use apiserver_registry::{Registry, WriteOptions, admission};
 use apiserver_store::{RocksStore, Store, StoreOptions};
 use clap::Parser;
 use serde_json::json;
@@ -29,6 +29,10 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     bind_address: IpAddr,
+    /// Address the `kubernetes` Service's endpoints advertise (default: the bind address unless
+    /// it is loopback or unspecified, else this host's address on its default route).
+    #[arg(long)]
+    advertise_address: Option<IpAddr>,
     /// HTTPS port; 0 picks a free one.
     #[arg(long, default_value_t = 6443)]
     secure_port: u16,
@@ -48,6 +52,19 @@ struct Args {
     /// Seconds HPAs without behavior keep the highest recent recommendation before scaling down.
     #[arg(long, default_value_t = 300)]
     horizontal_pod_autoscaler_downscale_stabilization: u64,
+    /// How long Events are kept after they last happened (a Go duration); 0 keeps them forever.
+    #[arg(long, default_value = "1h0m0s", value_parser = apiserver_http::event_ttl::parse_ttl)]
+    event_ttl: std::time::Duration,
+    /// Issuer (`iss`) of the service account tokens this server signs, and the one it accepts.
+    #[arg(long, default_value = serviceaccount_token::DEFAULT_ISSUER)]
+    service_account_issuer: String,
+    /// Audiences the API identifies as (comma-separated); tokens must name one. Default: the
+    /// service account issuer.
+    #[arg(long, value_delimiter = ',')]
+    api_audiences: Vec<String>,
+    /// Longest lifetime of a requested service account token (a Go duration); 0: no maximum.
+    #[arg(long, default_value = "0", value_parser = serviceaccount_token::parse_max_expiration)]
+    service_account_max_token_expiration: i64,
 }
 
 #[tokio::main]
@@ -67,8 +84,9 @@ async fn main() -> anyhow::Result<()> {
         RocksStore::open_rocks(&args.data_dir.join("store"), StoreOptions::default()).context("opening the store")?;
     let store: Arc<dyn Store> = Arc::new(store);
     let pki = Pki::load_or_create(&args.data_dir, &[args.bind_address.to_string()]).context("cluster PKI")?;
-    let registries: Vec<Registry> = resources::all().into_iter().map(|s| Registry::new(s, store.clone())).collect();
+    let registries = Registry::all(&store);
     bootstrap(&registries).await?;
+    let event_sweeper = apiserver_http::event_ttl::start(&registries, args.event_ttl);
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind_address, args.secure_port))
         .await
@@ -87,8 +105,17 @@ async fn main() -> anyhow::Result<()> {
         if args.bind_address.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { args.bind_address };
     let advertised = SocketAddr::new(advertised_ip, local.port());
     bootstrap_kubernetes_service(&registries, local.port()).await?;
-    bootstrap_kubernetes_endpoints(&registries, advertised).await?;
-    let api = Arc::new(Api::new(registries, Authenticator::new(&pki.admin_token), advertised.to_string()));
+    match advertise_address(&args) {
+        Some(ip) => bootstrap_kubernetes_endpoints(&registries, SocketAddr::new(ip, local.port())).await?,
+        None => {
+            tracing::warn!("no address to advertise: the kubernetes Service has no endpoints (see --advertise-address)")
+        }
+    }
+    let token_options =
+        TokenOptions::new(&args.service_account_issuer, &args.api_audiences, args.service_account_max_token_expiration);
+    let tokens = ServiceAccountTokens::new(&pki.service_account_key, token_options).context("service account key")?;
+    let authn = Authenticator::new(&pki.admin_token).with_service_account_tokens(tokens);
+    let api = Arc::new(Api::new(registries, authn, advertised.to_string()));
     tracing::info!(%url, "serving");
     // The listener is bound: the in-process clients' first requests wait in its backlog.
     let control_plane = if args.controllers { Some(start_control_plane(&args, &url, &pki).await?) } else { None };
@@ -96,6 +123,9 @@ async fn main() -> anyhow::Result<()> {
     apiserver_http::serve(listener, pki.server_config()?, api, shutdown_signal()).await?;
     if let Some(control_plane) = control_plane {
         control_plane.abort();
+    }
+    if let Some(event_sweeper) = event_sweeper {
+        event_sweeper.abort();
     }
     tracing::info!("stopped");
     Ok(())
@@ -128,7 +158,7 @@ async fn start_control_plane(args: &Args, url: &str, pki: &Pki) -> anyhow::Resul
     }))
 }
 
-/// Creates the namespaces every cluster has, if missing.
+/// Creates the namespaces and system priority classes every cluster has, if missing.
 async fn bootstrap(registries: &[Registry]) -> anyhow::Result<()> {
     let namespaces = registries.iter().find(|r| r.resource().plural == "namespaces").context("namespaces registry")?;
     for name in BOOTSTRAP_NAMESPACES {
@@ -136,6 +166,16 @@ async fn bootstrap(registries: &[Registry]) -> anyhow::Result<()> {
             Ok(_) => tracing::info!(namespace = name, "created"),
             Err(err) if err.code() == 409 => {}
             Err(err) => return Err(anyhow::anyhow!("creating namespace {name}: {err}")),
+        }
+    }
+    let classes =
+        registries.iter().find(|r| r.resource().plural == "priorityclasses").context("priorityclasses registry")?;
+    for class in admission::SYSTEM_PRIORITY_CLASSES {
+        let body = json!({"metadata": {"name": class.name}, "value": class.value, "description": class.description});
+        match classes.create(None, body, WriteOptions::default()).await {
+            Ok(_) => tracing::info!(priority_class = class.name, "created"),
+            Err(err) if err.code() == 409 => {}
+            Err(err) => return Err(anyhow::anyhow!("creating priority class {}: {err}", class.name)),
         }
     }
     Ok(())
@@ -158,6 +198,22 @@ async fn bootstrap_kubernetes_service(registries: &[Registry], port: u16) -> any
         },
         Err(err) => Err(anyhow::anyhow!("reading the kubernetes service: {err}")),
     }
+}
+
+/// The address in the `kubernetes` Service's endpoints. Endpoints may not hold loopback or
+/// unspecified addresses, so without `--advertise-address` a loopback or wildcard bind falls
+/// back to the host's address on its default route, as upstream's `ChooseHostInterface` does
+/// (a UDP socket's connect sends nothing; it only asks the kernel which source it would use).
+fn advertise_address(args: &Args) -> Option<IpAddr> {
+    if let Some(ip) = args.advertise_address {
+        return Some(ip);
+    }
+    if !args.bind_address.is_loopback() && !args.bind_address.is_unspecified() {
+        return Some(args.bind_address);
+    }
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    Some(socket.local_addr().ok()?.ip()).filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
 }
 
 /// The endpoints of `default/kubernetes`: this server's address (upstream's apiserver keeps

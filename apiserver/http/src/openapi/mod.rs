@@ -217,6 +217,22 @@ mod tests {
         assert!(patch["requestBody"]["content"].get("application/strategic-merge-patch+json").is_some());
     }
 
+    /// `kubectl create token`'s path, as upstream documents it.
+    #[test]
+    fn service_account_tokens_are_created_with_token_requests() {
+        let docs = built();
+        let doc: Value = serde_json::from_slice(&docs.group_versions["api/v1"].0).expect("json");
+        let post = &doc["paths"]["/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"]["post"];
+        assert_eq!(post["operationId"], "createCoreV1NamespacedServiceAccountToken");
+        assert_eq!(
+            post["x-kubernetes-group-version-kind"],
+            json!({"group": "authentication.k8s.io", "kind": "TokenRequest", "version": "v1"})
+        );
+        let definition = "io.k8s.api.authentication.v1.TokenRequest";
+        assert_eq!(post["requestBody"]["content"]["*/*"]["schema"]["$ref"], format!("{REF_PREFIX}{definition}"));
+        assert!(doc["components"]["schemas"][definition]["properties"]["status"].is_object());
+    }
+
     #[test]
     fn v2_refers_to_its_own_definitions() {
         let docs = built();

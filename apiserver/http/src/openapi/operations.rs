@@ -217,11 +217,14 @@ pub fn resource_paths(r: &ResourceInfo, kind_def: &str, list_def: &str) -> Vec<P
                     }),
                 ]
             }
-            "binding" | "eviction" => {
-                let (def, sub_gvk) = if sub.name == "binding" {
-                    ("io.k8s.api.core.v1.Binding", gvk("", "v1", "Binding"))
-                } else {
-                    ("io.k8s.api.policy.v1.Eviction", gvk("policy", "v1", "Eviction"))
+            "binding" | "eviction" | "token" => {
+                let (def, sub_gvk) = match sub.name {
+                    "binding" => ("io.k8s.api.core.v1.Binding", gvk("", "v1", "Binding")),
+                    "eviction" => ("io.k8s.api.policy.v1.Eviction", gvk("policy", "v1", "Eviction")),
+                    _ => (
+                        "io.k8s.api.authentication.v1.TokenRequest",
+                        gvk("authentication.k8s.io", "v1", "TokenRequest"),
+                    ),
                 };
                 vec![Operation {
                     query: WRITE_PARAMS.to_vec(),

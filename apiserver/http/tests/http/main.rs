@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use apiserver_http::testing::{RawClient, helm_binary, kubectl_binary};
-use apiserver_http::{Api, Authenticator, Pki};
+use apiserver_http::{Api, Authenticator, Pki, ServiceAccountTokens, TokenOptions};
 use apiserver_registry::{Registry, WriteOptions, resources};
 use apiserver_store::{MemoryStore, Store, StoreOptions};
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ impl Cluster {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(MemoryStore::in_memory(StoreOptions::default()));
         let pki = Pki::load_or_create(dir.path(), &[]).unwrap();
-        let registries: Vec<Registry> = resources::all().into_iter().map(|s| Registry::new(s, store.clone())).collect();
+        let registries = Registry::all(&store);
         let namespaces = registries.iter().find(|r| r.resource().plural == "namespaces").unwrap();
         for name in ["default", "kube-system"] {
             namespaces.create(None, json!({"metadata": {"name": name}}), WriteOptions::default()).await.unwrap();
@@ -38,7 +38,9 @@ impl Cluster {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let url = format!("https://{address}");
-        let api = Arc::new(Api::new(registries, Authenticator::new(&pki.admin_token), address.to_string()));
+        let tokens = ServiceAccountTokens::new(&pki.service_account_key, TokenOptions::default()).unwrap();
+        let authn = Authenticator::new(&pki.admin_token).with_service_account_tokens(tokens);
+        let api = Arc::new(Api::new(registries, authn, address.to_string()));
         let tls = pki.server_config().unwrap();
         let server = tokio::spawn(async move {
             apiserver_http::serve(listener, tls, api, std::future::pending()).await.unwrap();
@@ -993,8 +995,67 @@ async fn jobs_and_cron_jobs_are_validated() {
     let out = cluster.kubectl_with("admin.kubeconfig", &["create", "-f", &file]).await;
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("spec.template.spec.restartPolicy: Unsupported value: \"Always\""),
+        stderr(&out)
+            .contains("spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\""),
         "{}",
         stderr(&out)
     );
+}
+
+/// The event TTL: events that last happened longer ago than the TTL are deleted through the
+/// registry (a watch in either group sees DELETED); the others stay. Runs over the registries
+/// alone (no kubectl).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_older_than_the_event_ttl_are_deleted() {
+    use apiserver_http::event_ttl;
+    use apiserver_machinery::resource_version::ReadParams;
+    use apiserver_registry::WatchOptions;
+    use futures::StreamExt;
+    use jiff::{SignedDuration, Timestamp};
+    use std::time::Duration;
+
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::in_memory(StoreOptions::default()));
+    let registries: Vec<Registry> = resources::all().into_iter().map(|s| Registry::new(s, store.clone())).collect();
+    let events =
+        |group: &str| registries.iter().find(|r| r.resource().group == group && r.resource().plural == "events");
+    let (core, newer) = (events("").unwrap(), events("events.k8s.io").unwrap());
+    let now = Timestamp::now();
+    let at = |minutes: i64| json!(now.checked_add(SignedDuration::from_mins(minutes)).unwrap());
+    let event = |name: &str, last: Value| {
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+               "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default"},
+               "reason": "Pulled", "message": "pulled", "type": "Normal", "lastTimestamp": last})
+    };
+    // Created now; one of them happens again in 90 minutes (its last activity is then).
+    core.create(Some("default"), event("now.1", at(0)), WriteOptions::default()).await.unwrap();
+    core.create(Some("default"), event("later.1", at(90)), WriteOptions::default()).await.unwrap();
+    let from = store.current_revision().to_string();
+    let options = WatchOptions {
+        read: ReadParams { resource_version: Some(&from), ..ReadParams::default() },
+        label_selector: None,
+        field_selector: None,
+        json_lines: false,
+    };
+    let mut watch = newer.watch(Some("default"), options).await.unwrap();
+
+    // An hour's TTL, 70 minutes from now: only the event that last happened now has expired.
+    let hour = Duration::from_secs(3600);
+    assert_eq!(event_ttl::sweep(core, hour, now).await.unwrap(), 0);
+    let later = now.checked_add(SignedDuration::from_mins(70)).unwrap();
+    assert_eq!(event_ttl::sweep(core, hour, later).await.unwrap(), 1);
+    let deleted = tokio::time::timeout(Duration::from_secs(10), watch.next()).await.unwrap().unwrap();
+    assert_eq!((deleted.kind, deleted.object["metadata"]["name"].as_str()), ("DELETED", Some("now.1")));
+    assert_eq!(deleted.object["apiVersion"], "events.k8s.io/v1");
+
+    // The background task with a one-second TTL removes a fresh event within about a second.
+    core.create(Some("default"), event("fresh.1", at(0)), WriteOptions::default()).await.unwrap();
+    let sweeper = event_ttl::start(&registries, Duration::from_secs(1)).expect("a TTL sweeper");
+    let added = tokio::time::timeout(Duration::from_secs(10), watch.next()).await.unwrap().unwrap();
+    assert_eq!((added.kind, added.object["metadata"]["name"].as_str()), ("ADDED", Some("fresh.1")));
+    let deleted = tokio::time::timeout(Duration::from_secs(10), watch.next()).await.unwrap().unwrap();
+    assert_eq!((deleted.kind, deleted.object["metadata"]["name"].as_str()), ("DELETED", Some("fresh.1")));
+    sweeper.abort();
+    let left = core.list(None, apiserver_registry::ListOptions::default()).await.unwrap();
+    assert_eq!(left["items"].as_array().unwrap().len(), 1, "the event that happens later stays");
+    assert!(event_ttl::start(&registries, Duration::ZERO).is_none(), "0 keeps events forever");
 }

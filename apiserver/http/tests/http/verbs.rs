@@ -433,6 +433,105 @@ async fn get_events_by_involved_object() {
     assert!(error.contains("field label not supported: message"), "{error}");
 }
 
+/// An `events.k8s.io/v1` event as kube-rs's `Recorder` writes it.
+fn recorded_event(name: &str, about: &str) -> Value {
+    json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": name},
+           "eventTime": "2026-01-01T10:00:00.000001Z", "reportingController": "example.com/ctl",
+           "reportingInstance": "ctl-1", "action": "Reconcile", "reason": "Ready", "type": "Normal",
+           "note": format!("{about} is ready"),
+           "regarding": {"apiVersion": "v1", "kind": "Pod", "name": about, "namespace": "default"}})
+}
+
+/// Events are one resource in two groups: what a controller records through
+/// `events.k8s.io/v1` is in `kubectl get events` (core `v1`), and the reverse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_k8s_io_and_core_events_are_the_same_objects() {
+    let Some(cluster) = Cluster::start().await else { return };
+    create(&cluster, "recorded.json", &recorded_event("web.1", "web")).await;
+    create(
+        &cluster,
+        "legacy.json",
+        &json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "db.1"},
+               "involvedObject": {"kind": "Pod", "name": "db", "namespace": "default", "apiVersion": "v1"},
+               "reason": "Pulled", "message": "pulled for db", "type": "Warning", "count": 2,
+               "source": {"component": "kubelet"}}),
+    )
+    .await;
+    let table = cluster.kubectl(&["get", "events"]).await;
+    let rows = words(&table);
+    assert_eq!(rows[0], ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]);
+    assert!(rows.iter().any(|r| r.ends_with(&["Normal", "Ready", "pod/web", "web", "is", "ready"])), "{table}");
+    let core = cluster
+        .kubectl(&["get", "events", "web.1", "-o", "jsonpath={.involvedObject.name}|{.message}|{.reportingComponent}"])
+        .await;
+    assert_eq!(core, "web|web is ready|example.com/ctl");
+    let newer = cluster
+        .kubectl(&[
+            "get",
+            "events.v1.events.k8s.io",
+            "db.1",
+            "-o",
+            "jsonpath={.regarding.name}|{.note}|{.deprecatedCount}",
+        ])
+        .await;
+    assert_eq!(newer, "db|pulled for db|2");
+    let both = cluster.kubectl(&["get", "events.events.k8s.io", "-o", "name"]).await;
+    assert_eq!(both, "event.events.k8s.io/db.1\nevent.events.k8s.io/web.1\n");
+    let about_web =
+        cluster.kubectl(&["get", "events.events.k8s.io", "--field-selector", "regarding.name=web", "-o", "name"]).await;
+    assert_eq!(about_web, "event.events.k8s.io/web.1\n");
+    let warnings = cluster.kubectl(&["get", "events.events.k8s.io", "--field-selector", "type=Warning", "-o", "name"]);
+    assert_eq!(warnings.await, "event.events.k8s.io/db.1\n");
+    cluster.kubectl(&["delete", "events.events.k8s.io", "db.1"]).await;
+    assert_eq!(cluster.kubectl(&["get", "events", "-o", "name"]).await, "event/web.1\n");
+}
+
+/// A watch through `events.k8s.io` sees an event written through core `v1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_events_k8s_io_watch_sees_core_events() {
+    let Some(cluster) = Cluster::start().await else { return };
+    create(&cluster, "recorded.json", &recorded_event("web.1", "web")).await;
+    let format = r#"jsonpath={.type} {.object.apiVersion} {.object.regarding.name} {.object.note}{"\n"}"#;
+    let args = ["get", "events.events.k8s.io", "--watch", "--output-watch-events", "-o", format];
+    let mut child =
+        command(&cluster, &args).stdout(Stdio::piped()).stderr(Stdio::null()).kill_on_drop(true).spawn().unwrap();
+    let mut events = BufReader::new(child.stdout.take().unwrap()).lines();
+    // The listed event first: the watch goes on from the list's resourceVersion.
+    assert_eq!(next_line(&mut events).await, "ADDED events.k8s.io/v1 web web is ready");
+    let legacy = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "db.1"},
+                        "involvedObject": {"kind": "Pod", "name": "db", "namespace": "default"},
+                        "reason": "Pulled", "message": "pulled", "type": "Normal"});
+    create(&cluster, "legacy.json", &legacy).await;
+    assert_eq!(next_line(&mut events).await, "ADDED events.k8s.io/v1 db pulled");
+    child.kill().await.unwrap();
+}
+
+/// Writes through `events.k8s.io/v1` pass upstream's strict rules: a 422 lists every problem,
+/// at upstream's field paths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_k8s_io_refuses_events_without_time_type_or_reporter() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let sloppy = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "bad.1"},
+                        "type": "Info", "note": "something", "deprecatedCount": 1,
+                        "regarding": {"kind": "Pod", "name": "web", "namespace": "default"}});
+    let path = cluster.write("sloppy.json", &sloppy);
+    let error = fails(&cluster, &["create", "-f", &path]).await;
+    for expected in [
+        // kubectl lists the causes one a line.
+        "The Event \"bad.1\" is invalid: \n* eventTime: Required value\n",
+        "* type: Invalid value: \"\": has invalid value: Info\n",
+        "* count: Invalid value: \"\": needs to be unset\n",
+    ] {
+        assert!(error.contains(expected), "{expected} missing from {error}");
+    }
+    let mut anonymous = recorded_event("anon.1", "web");
+    anonymous.as_object_mut().unwrap().remove("reportingController");
+    let path = cluster.write("anonymous.json", &anonymous);
+    let error = fails(&cluster, &["create", "-f", &path]).await;
+    assert!(error.contains("reportingController: Required value"), "{error}");
+    assert_eq!(cluster.kubectl(&["get", "events", "-o", "name"]).await, "", "nothing was stored");
+}
+
 // ---------------------------------------------------------------------------------------------
 // describe
 
@@ -1345,15 +1444,168 @@ async fn create_rbac_policy_and_networking_objects() {
     assert_eq!(scoped, "");
 }
 
-/// `kubectl create token` asks the `serviceaccounts/token` subresource (TokenRequest).
+/// The claims of a JWT, unverified (what a client sees when it decodes one).
+fn jwt_claims(token: &str) -> Value {
+    use base64::Engine;
+    let claims = token.split('.').nth(1).unwrap_or_else(|| panic!("not a JWT: {token}"));
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap()
+}
+
+/// Writes a kubeconfig with the cluster and no credentials (`kubectl --token` supplies them; a
+/// client certificate would win over a token); its file name.
+fn token_kubeconfig(cluster: &Cluster) -> &'static str {
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(&cluster.pki.ca_cert);
+    let config = json!({"apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": cluster.url, "certificate-authority-data": ca}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "namespace": "default"}}]});
+    cluster.write("token.kubeconfig", &config);
+    "token.kubeconfig"
+}
+
+/// `kubectl --token <token> <args>` without other credentials.
+async fn with_token(cluster: &Cluster, token: &str, args: &[&str]) -> Output {
+    let kubeconfig = token_kubeconfig(cluster);
+    cluster.kubectl_with(kubeconfig, &[&["--token", token], args].concat()).await
+}
+
+/// `kubectl auth whoami -o json` as the holder of `token`: its `userInfo`.
+async fn whoami(cluster: &Cluster, token: &str) -> Value {
+    let out = with_token(cluster, token, &["auth", "whoami", "-o", "json"]).await;
+    assert!(out.status.success(), "whoami failed: {}", stderr(&out));
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()["status"]["userInfo"].take()
+}
+
+/// A TokenReview of `token` for `audiences` (the API server's when empty), by the admin.
+async fn token_review(cluster: &Cluster, token: &str, audiences: &[&str]) -> Value {
+    let review = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                        "spec": {"token": token, "audiences": audiences}});
+    let path = "/apis/authentication.k8s.io/v1/tokenreviews";
+    let body = cluster.raw().await.call("POST", path, Some(&review)).await;
+    serde_json::from_slice::<Value>(&body).unwrap()["status"].take()
+}
+
+const API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
+
+/// `kubectl create token` asks the `serviceaccounts/token` subresource (TokenRequest): the
+/// token authenticates as the service account, for its lifetime and audiences, until the
+/// service account is deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_token_is_a_clear_not_found_until_token_requests_are_served() {
+async fn create_token_issues_tokens_that_authenticate_the_service_account() {
     let Some(cluster) = Cluster::start().await else { return };
     cluster.kubectl(&["create", "serviceaccount", "robot"]).await;
-    let error = fails(&cluster, &["create", "token", "robot"]).await;
-    assert_eq!(error.trim(), "error: failed to create token: the server could not find the requested resource");
+    let uid = cluster.kubectl(&["get", "serviceaccount", "robot", "-o", "jsonpath={.metadata.uid}"]).await;
+    let token = cluster.kubectl(&["create", "token", "robot"]).await.trim().to_string();
+    let claims = jwt_claims(&token);
+    assert_eq!(claims["iss"], API_AUDIENCE);
+    assert_eq!(claims["sub"], "system:serviceaccount:default:robot");
+    assert_eq!(claims["aud"], json!([API_AUDIENCE]));
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+    assert_eq!(
+        claims["kubernetes.io"],
+        json!({"namespace": "default", "serviceaccount": {"name": "robot", "uid": uid}})
+    );
+    let jti = claims["jti"].as_str().unwrap();
+
+    let user = whoami(&cluster, &token).await;
+    assert_eq!(user["username"], "system:serviceaccount:default:robot");
+    assert_eq!(user["uid"], uid.as_str());
+    assert_eq!(
+        user["groups"],
+        json!(["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"])
+    );
+    assert_eq!(user["extra"], json!({"authentication.kubernetes.io/credential-id": [format!("JTI={jti}")]}));
+    let table = String::from_utf8(with_token(&cluster, &token, &["auth", "whoami"]).await.stdout).unwrap();
+    assert_eq!(words(&table)[1], ["Username", "system:serviceaccount:default:robot"]);
+    // The token reads what any authenticated user may (no RBAC yet).
+    let listed = with_token(&cluster, &token, &["get", "serviceaccounts", "-o", "name"]).await;
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "serviceaccount/robot", "{}", stderr(&listed));
+
+    // A TokenReview says the same, for the API server's audience.
+    let review = token_review(&cluster, &token, &[]).await;
+    assert_eq!(review["authenticated"], true, "{review}");
+    assert_eq!(review["user"], user);
+    assert_eq!(review["audiences"], json!([API_AUDIENCE]));
+
+    // --duration sets the lifetime; under ten minutes is refused as upstream refuses it.
+    let ten_minutes = get_json(&cluster, &["create", "token", "robot", "--duration=10m", "-o", "json"]).await;
+    assert_eq!(ten_minutes["spec"]["expirationSeconds"], 600);
+    let created: jiff::Timestamp = ten_minutes["metadata"]["creationTimestamp"].as_str().unwrap().parse().unwrap();
+    let expires: jiff::Timestamp = ten_minutes["status"]["expirationTimestamp"].as_str().unwrap().parse().unwrap();
+    assert_eq!(expires.as_second() - created.as_second(), 600);
+    let claims = jwt_claims(ten_minutes["status"]["token"].as_str().unwrap());
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 600);
+    let error = fails(&cluster, &["create", "token", "robot", "--duration=1m"]).await;
+    assert_eq!(
+        error.trim(),
+        "error: failed to create token: TokenRequest.authentication.k8s.io \"\" is invalid: \
+         spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes"
+    );
     let missing = fails(&cluster, &["create", "token", "nobody"]).await;
-    assert!(missing.contains("the server could not find the requested resource"), "{missing}");
+    assert_eq!(missing.trim(), "error: failed to create token: serviceaccounts \"nobody\" not found");
+
+    // A token for another audience is no credential for this API server.
+    let vault = cluster.kubectl(&["create", "token", "robot", "--audience=vault"]).await.trim().to_string();
+    let out = with_token(&cluster, &vault, &["auth", "whoami"]).await;
+    assert!(stderr(&out).contains("Unauthorized"), "{}", stderr(&out));
+    let review = token_review(&cluster, &vault, &["vault", "other"]).await;
+    assert_eq!((review["authenticated"].as_bool(), &review["audiences"]), (Some(true), &json!(["vault"])));
+    let review = token_review(&cluster, &vault, &[]).await;
+    assert!(review.get("authenticated").is_none(), "{review}");
+    assert_eq!(
+        review["error"],
+        format!("token audiences [\"vault\"] is invalid for the target audiences [\"{API_AUDIENCE}\"]")
+    );
+
+    // Deleting the service account ends its tokens.
+    cluster.kubectl(&["delete", "serviceaccount", "robot"]).await;
+    let out = with_token(&cluster, &token, &["auth", "whoami"]).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("Unauthorized"), "{}", stderr(&out));
+    let review = token_review(&cluster, &token, &[]).await;
+    assert_eq!(review["error"], "serviceaccounts \"robot\" not found");
+    // A token that is not even a JWT.
+    let out = with_token(&cluster, "forged.token.value", &["auth", "whoami"]).await;
+    assert!(stderr(&out).contains("Unauthorized"), "{}", stderr(&out));
+}
+
+/// `--bound-object-kind Pod --bound-object-name p`: the token names the pod (and the user
+/// carries it as extra), and stops working when the pod is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_token_bound_to_a_pod_ends_with_the_pod() {
+    let Some(cluster) = Cluster::start().await else { return };
+    cluster.kubectl(&["create", "serviceaccount", "robot"]).await;
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                     "spec": {"serviceAccountName": "robot", "containers": [{"name": "c", "image": "nginx:1.27"}]}});
+    create(&cluster, "pod.json", &pod).await;
+    let pod_uid = cluster.kubectl(&["get", "pod", "p", "-o", "jsonpath={.metadata.uid}"]).await;
+    let bound = ["create", "token", "robot", "--bound-object-kind", "Pod", "--bound-object-name", "p"];
+    let token = cluster.kubectl(&bound).await.trim().to_string();
+    assert_eq!(jwt_claims(&token)["kubernetes.io"]["pod"], json!({"name": "p", "uid": pod_uid}));
+    let user = whoami(&cluster, &token).await;
+    assert_eq!(user["username"], "system:serviceaccount:default:robot");
+    assert_eq!(user["extra"]["authentication.kubernetes.io/pod-name"], json!(["p"]));
+    assert_eq!(user["extra"]["authentication.kubernetes.io/pod-uid"], json!([pod_uid]));
+
+    // The pod must run as the service account, and exist.
+    cluster.kubectl(&["create", "serviceaccount", "other"]).await;
+    let error =
+        fails(&cluster, &["create", "token", "other", "--bound-object-kind", "Pod", "--bound-object-name", "p"]).await;
+    assert!(
+        error.contains(
+            "cannot bind token for serviceaccount \"other\" to pod running with different serviceaccount name."
+        ),
+        "{error}"
+    );
+    let error =
+        fails(&cluster, &["create", "token", "robot", "--bound-object-kind", "Pod", "--bound-object-name", "q"]).await;
+    assert_eq!(error.trim(), "error: failed to create token: pods \"q\" not found");
+
+    cluster.kubectl(&["delete", "pod", "p"]).await;
+    let out = with_token(&cluster, &token, &["auth", "whoami"]).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("Unauthorized"), "{}", stderr(&out));
+    assert_eq!(token_review(&cluster, &token, &[]).await["error"], "service account token has been invalidated");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1492,4 +1744,237 @@ async fn config_view_cluster_info_version_and_raw_metrics() {
     let raw: Value =
         serde_json::from_str(&cluster.kubectl(&["get", "--raw", "/api/v1/namespaces/default"]).await).unwrap();
     assert_eq!(raw["kind"], "Namespace");
+}
+
+/// Pod spec validation reaches kubectl as one 422 cause per problem, at upstream's paths: in a
+/// Deployment's template (`spec.template.spec...`), in a Pod from `kubectl run`, in a Pod file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_pod_specs_are_refused_with_every_cause() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let mut web = deployment("web", 1, "nginx:1.27");
+    web["spec"]["template"]["spec"]["containers"][0]["ports"] = json!([{"containerPort": 70000}]);
+    web["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = json!([{"name": "data", "mountPath": "/data"}]);
+    let file = cluster.write("web.json", &web);
+    let error = fails(&cluster, &["apply", "-f", &file]).await;
+    assert!(error.contains("The Deployment \"web\" is invalid:"), "{error}");
+    for cause in [
+        "spec.template.spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive",
+        "spec.template.spec.containers[0].volumeMounts[0].name: Not found: \"data\"",
+    ] {
+        assert!(error.contains(cause), "{cause:?} in {error}");
+    }
+    let missing = fails(&cluster, &["get", "deployment", "web"]).await;
+    assert!(missing.contains("not found"), "nothing was stored: {missing}");
+
+    let error = fails(&cluster, &["run", "bad", "--image=nginx", "--port=0"]).await;
+    assert!(
+        error.contains("The Pod \"bad\" is invalid: spec.containers[0].ports[0].containerPort: Required value"),
+        "{error}"
+    );
+    let error = fails(&cluster, &["run", "bad", "--image=nginx", "--port=70000"]).await;
+    assert!(
+        error.contains(
+            "The Pod \"bad\" is invalid: spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be \
+             between 1 and 65535, inclusive"
+        ),
+        "{error}"
+    );
+
+    let twins = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "twins"},
+                       "spec": {"containers": [{"name": "app", "image": "busybox"}, {"name": "app", "image": "busybox"}]}});
+    let file = cluster.write("twins.json", &twins);
+    let error = fails(&cluster, &["create", "-f", &file]).await;
+    assert!(
+        error.contains("The Pod \"twins\" is invalid: spec.containers[1].name: Duplicate value: \"app\""),
+        "{error}"
+    );
+    // The same spec, fixed, is accepted.
+    let mut fixed = twins;
+    fixed["spec"]["containers"][1]["name"] = json!("sidecar");
+    let file = cluster.write("fixed.json", &fixed);
+    assert_eq!(cluster.kubectl(&["create", "-f", &file]).await.trim(), "pod/twins created");
+}
+
+// ---------------------------------------------------------------------------------------------
+// validation of the resources beyond pods and workloads
+
+/// Storage objects follow upstream's rules: a claim needs a storage request, its spec is fixed
+/// once created (an unbound claim cannot even grow), and a StorageClass keeps its provisioner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_objects_are_validated_like_upstream() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let mut claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+                           "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {}}}});
+    let file = cluster.write("claim.json", &claim);
+    let error = fails(&cluster, &["create", "-f", &file]).await;
+    assert!(
+        error.contains("The PersistentVolumeClaim \"data\" is invalid: spec.resources[storage]: Required value"),
+        "{error}"
+    );
+    claim["spec"]["resources"]["requests"]["storage"] = json!("1Gi");
+    let file = cluster.write("claim.json", &claim);
+    assert_eq!(cluster.kubectl(&["create", "-f", &file]).await.trim(), "persistentvolumeclaim/data created");
+    let stored = get_json(&cluster, &["get", "pvc", "data", "-o", "json"]).await;
+    assert_eq!(stored["spec"]["volumeMode"], "Filesystem", "defaulted before validation");
+    claim["spec"]["accessModes"] = json!(["ReadWriteMany"]);
+    let file = cluster.write("claim.json", &claim);
+    let error = fails(&cluster, &["replace", "-f", &file]).await;
+    assert!(
+        error.contains(
+            "spec: Forbidden: spec is immutable after creation except resources.requests and \
+             volumeAttributesClassName for bound claims"
+        ),
+        "{error}"
+    );
+
+    let class = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "fast"},
+                       "provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp3"}});
+    let file = cluster.write("class.json", &class);
+    assert_eq!(cluster.kubectl(&["create", "-f", &file]).await.trim(), "storageclass.storage.k8s.io/fast created");
+    let stored = get_json(&cluster, &["get", "storageclass", "fast", "-o", "json"]).await;
+    assert_eq!(
+        (stored["reclaimPolicy"].as_str(), stored["volumeBindingMode"].as_str()),
+        (Some("Delete"), Some("Immediate"))
+    );
+    let error =
+        fails(&cluster, &["patch", "storageclass", "fast", "--type=merge", "-p", r#"{"provisioner":"other.io/x"}"#])
+            .await;
+    assert!(
+        error.contains(
+            "The StorageClass \"fast\" is invalid: provisioner: Forbidden: updates to provisioner are forbidden."
+        ),
+        "{error}"
+    );
+}
+
+/// A PodDisruptionBudget bounds either the available or the unavailable pods, not both;
+/// `kubectl create pdb` writes valid ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_disruption_budget_has_one_bound() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let both = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+                      "spec": {"minAvailable": 1, "maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}}});
+    let file = cluster.write("pdb.json", &both);
+    let error = fails(&cluster, &["create", "-f", &file]).await;
+    assert!(error.contains("The PodDisruptionBudget \"web\" is invalid: spec: Invalid value: "), "{error}");
+    assert!(error.contains(": minAvailable and maxUnavailable cannot be both set"), "{error}");
+    let error = fails(&cluster, &["create", "pdb", "web", "--selector=app=web", "--max-unavailable=150%"]).await;
+    assert!(error.contains("spec.maxUnavailable: Invalid value: \"150%\": must not be greater than 100%"), "{error}");
+    let created = cluster.kubectl(&["create", "pdb", "web", "--selector=app=web", "--min-available=50%"]).await;
+    assert_eq!(created.trim(), "poddisruptionbudget.policy/web created");
+}
+
+/// A binding's role never changes (kubectl's message for it is upstream's), its subjects may;
+/// a ClusterRoleBinding binds ClusterRoles only, and roles need verbs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_binding_keeps_its_role() {
+    let Some(cluster) = Cluster::start().await else { return };
+    cluster.kubectl(&["create", "rolebinding", "view-jane", "--clusterrole=view", "--user=jane"]).await;
+    let mut binding = get_json(&cluster, &["get", "rolebinding", "view-jane", "-o", "json"]).await;
+    assert_eq!(binding["subjects"][0]["apiGroup"], "rbac.authorization.k8s.io");
+    binding["subjects"] = json!([{"kind": "User", "name": "jane"}, {"kind": "Group", "name": "devs"}]);
+    let file = cluster.write("binding.json", &binding);
+    assert_eq!(
+        cluster.kubectl(&["replace", "-f", &file]).await.trim(),
+        "rolebinding.rbac.authorization.k8s.io/view-jane replaced"
+    );
+    let mut binding = get_json(&cluster, &["get", "rolebinding", "view-jane", "-o", "json"]).await;
+    binding["roleRef"]["name"] = json!("edit");
+    let file = cluster.write("binding.json", &binding);
+    let error = fails(&cluster, &["replace", "-f", &file]).await;
+    assert!(
+        error.contains(
+            "The RoleBinding \"view-jane\" is invalid: roleRef: Invalid value: rbac.RoleRef{APIGroup:\"rbac.authorization.k8s.io\", \
+             Kind:\"ClusterRole\", Name:\"edit\"}: cannot change roleRef"
+        ),
+        "{error}"
+    );
+
+    let to_role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                         "metadata": {"name": "ci"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "x"},
+                         "subjects": [{"kind": "ServiceAccount", "name": "ci"}]});
+    let file = cluster.write("crb.json", &to_role);
+    let error = fails(&cluster, &["create", "-f", &file]).await;
+    for cause in [
+        "roleRef.kind: Unsupported value: \"Role\": supported values: \"ClusterRole\"",
+        "subjects[0].namespace: Required value",
+    ] {
+        assert!(error.contains(cause), "{cause:?} in {error}");
+    }
+    let verbless = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "reader"},
+                          "rules": [{"apiGroups": [""], "resources": ["pods"]}]});
+    let file = cluster.write("role.json", &verbless);
+    let error = fails(&cluster, &["create", "-f", &file]).await;
+    assert!(
+        error.contains(
+            "The Role \"reader\" is invalid: rules[0].verbs: Required value: verbs must contain at least one value"
+        ),
+        "{error}"
+    );
+    let created = cluster.kubectl(&["create", "role", "reader", "--verb=get,list", "--resource=pods"]).await;
+    assert_eq!(created.trim(), "role.rbac.authorization.k8s.io/reader created");
+}
+
+/// Ingresses, NetworkPolicies, PriorityClasses, ResourceQuotas and Leases are refused with
+/// upstream's causes; kubectl's generators for them write objects that pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn networking_scheduling_quota_and_lease_rules() {
+    let Some(cluster) = Cluster::start().await else { return };
+    let ingress = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web"},
+        "spec": {"rules": [{"host": "10.0.0.1", "http": {"paths": [
+            {"path": "api", "pathType": "Exact", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}});
+    let file = cluster.write("ingress.json", &ingress);
+    let error = fails(&cluster, &["create", "-f", &file]).await;
+    for cause in [
+        "spec.rules[0].host: Invalid value: \"10.0.0.1\": must be a DNS name, not an IP address",
+        "spec.rules[0].http.paths[0].path: Invalid value: \"api\": must be an absolute path",
+    ] {
+        assert!(error.contains(cause), "{cause:?} in {error}");
+    }
+    let created = cluster.kubectl(&["create", "ingress", "web", "--rule=web.example.com/*=web:80"]).await;
+    assert_eq!(created.trim(), "ingress.networking.k8s.io/web created");
+
+    let policy = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "db"},
+        "spec": {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/16", "except": ["10.1.0.0/24"]}}]}]}});
+    let file = cluster.write("policy.json", &policy);
+    let error = fails(&cluster, &["create", "-f", &file]).await;
+    assert!(
+        error.contains(
+            "The NetworkPolicy \"db\" is invalid: spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: \
+             \"10.1.0.0/24\": must be a strict subset of `cidr`"
+        ),
+        "{error}"
+    );
+
+    // kubectl's generators print the error as their typed client words it.
+    let error = fails(&cluster, &["create", "priorityclass", "huge", "--value=2000000000"]).await;
+    assert!(
+        error.contains(
+            "PriorityClass.scheduling.k8s.io \"huge\" is invalid: value: Forbidden: maximum allowed value of a user \
+             defined priority is 1000000000"
+        ),
+        "{error}"
+    );
+    cluster.kubectl(&["create", "priorityclass", "high", "--value=1000"]).await;
+    let error = fails(&cluster, &["patch", "priorityclass", "high", "--type=merge", "-p", r#"{"value":2000}"#]).await;
+    assert!(error.contains("value: Forbidden: may not be changed in an update."), "{error}");
+
+    let error = fails(&cluster, &["create", "quota", "pods", "--hard=pods=1.5,widgets=1"]).await;
+    for cause in
+        ["spec.hard[pods]: Invalid value: ", ": must be an integer", "spec.hard[widgets]: Invalid value: \"widgets\""]
+    {
+        assert!(error.contains(cause), "{cause:?} in {error}");
+    }
+    cluster.kubectl(&["create", "quota", "pods", "--hard=pods=10,requests.cpu=2"]).await;
+
+    let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "leader"},
+                       "spec": {"holderIdentity": "a", "leaseDurationSeconds": 0}});
+    let file = cluster.write("lease.json", &lease);
+    let error = fails(&cluster, &["create", "-f", &file]).await;
+    assert!(
+        error.contains(
+            "The Lease \"leader\" is invalid: spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0"
+        ),
+        "{error}"
+    );
 }

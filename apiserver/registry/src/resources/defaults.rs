@@ -93,6 +93,11 @@ pub fn daemon_set(obj: &mut Object) {
     default_template(spec);
 }
 
+/// core/v1 PodTemplate: its `template` gets the pod spec defaults.
+pub fn pod_template(obj: &mut Object) {
+    default_template(obj);
+}
+
 /// core/v1 ReplicationController: the selector and labels default to the template's labels.
 pub fn replication_controller(obj: &mut Object) {
     let template_labels = obj.get("spec").and_then(|s| s.pointer("/template/metadata/labels")).cloned();

@@ -1,11 +1,13 @@
-//! Upstream's validation of Jobs and CronJobs: pods that end (restartPolicy OnFailure or
-//! Never), non-negative counts, a selector matching the template, a valid cron schedule and
-//! concurrency policy; a Job's selector and completions never change.
+//! Upstream's validation of Jobs and CronJobs: a valid pod template (the rules of
+//! [`pod_spec`]) whose pods end (restartPolicy OnFailure or Never), non-negative counts, a
+//! selector matching the template, a valid cron schedule and concurrency policy; a Job's
+//! selector and completions never change.
 
 use apiserver_machinery::field::{FieldError, FieldErrors, Path};
 use apiserver_machinery::selectors::LabelSelector;
 use serde_json::Value;
 
+use super::core::pod_spec;
 use crate::object::Object;
 use crate::scale::selector_text;
 
@@ -32,17 +34,17 @@ fn job_spec(spec: &Value, path: &Path, selector_required: bool, errors: &mut Fie
         errors.push(FieldError::required(path.child("completions"), "when completion mode is Indexed"));
     }
     let template = path.child("template");
-    match spec.pointer("/template/spec/restartPolicy").and_then(Value::as_str) {
-        Some(policy) if RESTART_POLICIES.contains(&policy) => {}
-        Some(policy) => errors.push(FieldError::not_supported(
-            template.child("spec").child("restartPolicy"),
-            policy,
-            RESTART_POLICIES,
-        )),
-        None => errors.push(FieldError::required(template.child("spec").child("restartPolicy"), "")),
-    }
-    if spec.pointer("/template/spec/containers").and_then(Value::as_array).is_none_or(Vec::is_empty) {
-        errors.push(FieldError::required(template.child("spec").child("containers"), ""));
+    errors.extend(pod_spec::validate_template(spec.get("template").unwrap_or(&Value::Null), &template));
+    // Defaulting turns an absent policy into Always, so both mean the user chose none.
+    let policy_path = template.child("spec").child("restartPolicy");
+    match spec.pointer("/template/spec/restartPolicy").and_then(Value::as_str).unwrap_or_default() {
+        "" | "Always" => {
+            errors.push(FieldError::required(policy_path, "valid values: \"OnFailure\", \"Never\""));
+        }
+        policy if !RESTART_POLICIES.contains(&policy) => {
+            errors.push(FieldError::not_supported(policy_path, policy, RESTART_POLICIES));
+        }
+        _ => {}
     }
     let selector = spec.get("selector").filter(|s| !s.is_null());
     if selector.is_none() && selector_required {
@@ -214,15 +216,31 @@ mod tests {
         }
     }
 
+    fn messages(errors: &FieldErrors) -> Vec<String> {
+        errors.iter().map(ToString::to_string).collect()
+    }
+
     #[test]
     fn jobs_need_pods_that_end_and_keep_their_selector() {
         let job = |policy: &str| {
-            object(json!({"spec": {"selector": {"matchLabels": {"u": "1"}}, "template": {
+            let mut obj = object(json!({"spec": {"selector": {"matchLabels": {"u": "1"}}, "template": {
                 "metadata": {"labels": {"u": "1"}},
-                "spec": {"restartPolicy": policy, "containers": [{"name": "c", "image": "i"}]}}}}))
+                "spec": {"restartPolicy": policy, "containers": [{"name": "c", "image": "i"}]}}}}));
+            super::super::defaults::job(&mut obj);
+            obj
         };
         assert!(validate_job(&job("Never")).is_empty());
-        assert_eq!(fields(&validate_job(&job("Always"))), ["spec.template.spec.restartPolicy"]);
+        assert_eq!(
+            messages(&validate_job(&job("Always"))),
+            ["spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\""]
+        );
+        assert_eq!(
+            messages(&validate_job(&job("Sometimes"))),
+            [
+                "spec.template.spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"",
+                "spec.template.spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"OnFailure\", \"Never\"",
+            ]
+        );
         let mut changed = job("Never");
         changed["spec"]["completions"] = json!(3);
         assert_eq!(fields(&validate_job_update(&changed, &job("Never"))), ["spec.completions"]);
@@ -230,8 +248,15 @@ mod tests {
 
     #[test]
     fn cron_jobs() {
-        let cron = object(json!({"spec": {"schedule": "0 3 * * *", "concurrencyPolicy": "Sometimes",
+        let mut cron = object(json!({"spec": {"schedule": "0 3 * * *", "concurrencyPolicy": "Sometimes",
             "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "i"}]}}}}}}));
+        super::super::defaults::cron_job(&mut cron);
         assert_eq!(fields(&validate_cron_job(&cron)), ["spec.concurrencyPolicy"]);
+        cron["spec"]["concurrencyPolicy"] = json!("Forbid");
+        cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"] = json!([{"name": ""}]);
+        assert_eq!(
+            messages(&validate_cron_job(&cron)),
+            ["spec.jobTemplate.spec.template.spec.containers[0].env[0].name: Required value"]
+        );
     }
 }

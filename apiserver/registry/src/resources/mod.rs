@@ -1,18 +1,32 @@
 //! One strategy per resource, by API group (`core/`, later `apps/`, `batch/`, ...), and
-//! [`plain::Plain`] for resources that only need the common rules so far.
+//! [`plain::Plain`] for resources that only need the common rules so far. `events/` serves
+//! Events in both groups that have them (core and `events.k8s.io`). The modules named after
+//! an API group (`storage/`, `policy.rs`, `rbac.rs`, `networking/`, ...) hold upstream's
+//! validation of the `Plain` resources they name, on the field rules `checks/` shares.
 
 pub mod autoscaling;
+pub mod checks;
+pub mod coordination;
 pub mod core;
 pub mod defaults;
+pub mod endpoints;
+pub mod events;
 pub mod jobs;
+pub mod networking;
+pub mod nodes;
 pub mod plain;
+pub mod policy;
+pub mod quota;
+pub mod rbac;
+pub mod revisions;
+pub mod scheduling;
+pub mod storage;
 pub mod workloads;
 
 use std::sync::Arc;
 
-use k8s_openapi::api::{
-    apps, batch, coordination, core as corev1, discovery, events, networking, policy, rbac, scheduling, storage,
-};
+// `k8s::` for the groups whose validation modules above share their names.
+use k8s_openapi::api::{self as k8s, apps, batch, core as corev1};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
 
 use self::plain::{NameRule, Plain};
@@ -31,22 +45,6 @@ where
     Arc::new(Plain::<T>::new(name_rule, tracks_generation))
 }
 
-/// The field selectors of core Events (upstream's, but `source`, which upstream reads from
-/// `source.component` or else `reportingComponent`): what `kubectl describe` and
-/// `kubectl events --for` select events by.
-const EVENT_FIELDS: &[&str] = &[
-    "involvedObject.kind",
-    "involvedObject.namespace",
-    "involvedObject.name",
-    "involvedObject.uid",
-    "involvedObject.apiVersion",
-    "involvedObject.resourceVersion",
-    "involvedObject.fieldPath",
-    "reason",
-    "reportingComponent",
-    "type",
-];
-
 /// Every resource served so far.
 pub fn all() -> Vec<Arc<dyn Strategy>> {
     use NameRule::{PathSegment, Subdomain};
@@ -57,20 +55,47 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         Arc::new(core::Pods),
         Arc::new(core::Services),
         plain::<corev1::v1::ServiceAccount>(Subdomain, false),
-        plain::<corev1::v1::Node>(Subdomain, false),
-        Arc::new(Plain::<corev1::v1::PersistentVolume>::new(Subdomain, false).defaulting(defaults::persistent_volume)),
+        Arc::new(
+            Plain::<corev1::v1::Node>::new(Subdomain, false)
+                .validating(nodes::validate_node, nodes::validate_node_update),
+        ),
+        Arc::new(
+            Plain::<corev1::v1::PersistentVolume>::new(Subdomain, false)
+                .defaulting(defaults::persistent_volume)
+                .validating(storage::validate_volume, storage::validate_volume_update),
+        ),
         Arc::new(
             Plain::<corev1::v1::PersistentVolumeClaim>::new(Subdomain, false)
-                .defaulting(defaults::persistent_volume_claim),
+                .defaulting(storage::default_claim)
+                .validating(storage::validate_claim, storage::validate_claim_update),
         ),
-        plain::<corev1::v1::Endpoints>(Subdomain, false),
-        Arc::new(Plain::<corev1::v1::Event>::new(Subdomain, false).selecting(EVENT_FIELDS)),
-        plain::<corev1::v1::LimitRange>(Subdomain, false),
-        plain::<corev1::v1::ResourceQuota>(Subdomain, false),
-        plain::<corev1::v1::PodTemplate>(Subdomain, false),
+        Arc::new(
+            Plain::<corev1::v1::Endpoints>::new(Subdomain, false)
+                .defaulting(endpoints::default_endpoints)
+                .validating(endpoints::validate_endpoints, endpoints::validate_endpoints_update),
+        ),
+        Arc::new(events::core_events()),
+        Arc::new(
+            Plain::<corev1::v1::LimitRange>::new(Subdomain, false)
+                .defaulting(quota::default_limit_range)
+                .validating(quota::validate_limit_range, quota::validate_limit_range_update),
+        ),
+        Arc::new(
+            Plain::<corev1::v1::ResourceQuota>::new(Subdomain, false)
+                .validating(quota::validate_quota, quota::validate_quota_update),
+        ),
+        Arc::new(
+            Plain::<corev1::v1::PodTemplate>::new(Subdomain, false)
+                .defaulting(defaults::pod_template)
+                .validating(core::pod_spec::validate_pod_template, core::pod_spec::validate_pod_template_update),
+        ),
         Arc::new(
             Plain::<corev1::v1::ReplicationController>::new(Subdomain, true)
-                .defaulting(defaults::replication_controller),
+                .defaulting(defaults::replication_controller)
+                .validating(
+                    workloads::validate_replication_controller,
+                    workloads::validate_replication_controller_update,
+                ),
         ),
         Arc::new(
             Plain::<apps::v1::Deployment>::new(Subdomain, true)
@@ -92,13 +117,16 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
                 .defaulting(defaults::daemon_set)
                 .validating(workloads::validate, workloads::validate_update),
         ),
-        plain::<apps::v1::ControllerRevision>(Subdomain, false),
+        Arc::new(
+            Plain::<apps::v1::ControllerRevision>::new(Subdomain, false)
+                .validating(revisions::validate_revision, revisions::validate_revision_update),
+        ),
         Arc::new(
             Plain::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>::new(Subdomain, true)
                 .defaulting(defaults::horizontal_pod_autoscaler),
         ),
         Arc::new(autoscaling::HorizontalPodAutoscalersV1::default()),
-        plain::<events::v1::Event>(Subdomain, false),
+        Arc::new(events::EventsV1::default()),
         Arc::new(
             Plain::<batch::v1::Job>::new(Subdomain, true)
                 .defaulting(defaults::job)
@@ -109,22 +137,78 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
                 .defaulting(defaults::cron_job)
                 .validating(jobs::validate_cron_job, jobs::validate_cron_job_update),
         ),
-        plain::<networking::v1::Ingress>(Subdomain, true),
-        plain::<networking::v1::IngressClass>(Subdomain, true),
-        plain::<networking::v1::NetworkPolicy>(Subdomain, true),
-        plain::<policy::v1::PodDisruptionBudget>(Subdomain, true),
-        plain::<rbac::v1::Role>(PathSegment, false),
-        plain::<rbac::v1::RoleBinding>(PathSegment, false),
-        plain::<rbac::v1::ClusterRole>(PathSegment, false),
-        plain::<rbac::v1::ClusterRoleBinding>(PathSegment, false),
-        plain::<storage::v1::StorageClass>(Subdomain, false),
-        plain::<storage::v1::CSIDriver>(Subdomain, false),
-        plain::<storage::v1::CSINode>(Subdomain, false),
-        plain::<storage::v1::VolumeAttachment>(Subdomain, false),
-        plain::<storage::v1::CSIStorageCapacity>(Subdomain, false),
+        Arc::new(
+            Plain::<k8s::networking::v1::Ingress>::new(Subdomain, true)
+                .validating(networking::validate_ingress, networking::validate_ingress_update),
+        ),
+        Arc::new(
+            Plain::<k8s::networking::v1::IngressClass>::new(Subdomain, true)
+                .defaulting(networking::default_ingress_class)
+                .validating(networking::validate_ingress_class, networking::validate_ingress_class_update),
+        ),
+        Arc::new(
+            Plain::<k8s::networking::v1::NetworkPolicy>::new(Subdomain, true)
+                .defaulting(networking::default_network_policy)
+                .validating(networking::validate_network_policy, networking::validate_network_policy_update),
+        ),
+        Arc::new(
+            Plain::<k8s::policy::v1::PodDisruptionBudget>::new(Subdomain, true)
+                .validating(policy::validate_budget, policy::validate_budget_update),
+        ),
+        Arc::new(
+            Plain::<k8s::rbac::v1::Role>::new(PathSegment, false)
+                .validating(rbac::validate_role, rbac::validate_role_update),
+        ),
+        Arc::new(
+            Plain::<k8s::rbac::v1::RoleBinding>::new(PathSegment, false)
+                .defaulting(rbac::default_binding)
+                .validating(rbac::validate_role_binding, rbac::validate_role_binding_update),
+        ),
+        Arc::new(
+            Plain::<k8s::rbac::v1::ClusterRole>::new(PathSegment, false)
+                .validating(rbac::validate_cluster_role, rbac::validate_cluster_role_update),
+        ),
+        Arc::new(
+            Plain::<k8s::rbac::v1::ClusterRoleBinding>::new(PathSegment, false)
+                .defaulting(rbac::default_binding)
+                .validating(rbac::validate_cluster_role_binding, rbac::validate_cluster_role_binding_update),
+        ),
+        Arc::new(
+            Plain::<k8s::storage::v1::StorageClass>::new(Subdomain, false)
+                .defaulting(storage::default_class)
+                .validating(storage::validate_class, storage::validate_class_update),
+        ),
+        Arc::new(
+            Plain::<k8s::storage::v1::CSIDriver>::new(Subdomain, false)
+                .defaulting(storage::default_driver)
+                .validating(storage::validate_driver, storage::validate_driver_update),
+        ),
+        Arc::new(
+            Plain::<k8s::storage::v1::CSINode>::new(Subdomain, false)
+                .validating(storage::validate_node, storage::validate_node_update),
+        ),
+        Arc::new(
+            Plain::<k8s::storage::v1::VolumeAttachment>::new(Subdomain, false)
+                .validating(storage::validate_attachment, storage::validate_attachment_update),
+        ),
+        Arc::new(
+            Plain::<k8s::storage::v1::CSIStorageCapacity>::new(Subdomain, false)
+                .validating(storage::validate_capacity, storage::validate_capacity_update),
+        ),
         plain::<apiextensions::v1::CustomResourceDefinition>(Subdomain, true),
-        plain::<scheduling::v1::PriorityClass>(Subdomain, false),
-        plain::<coordination::v1::Lease>(Subdomain, false),
-        plain::<discovery::v1::EndpointSlice>(Subdomain, false),
+        Arc::new(
+            Plain::<k8s::scheduling::v1::PriorityClass>::new(Subdomain, false)
+                .defaulting(scheduling::default_class)
+                .validating(scheduling::validate_class, scheduling::validate_class_update),
+        ),
+        Arc::new(
+            Plain::<k8s::coordination::v1::Lease>::new(Subdomain, false)
+                .validating(coordination::validate_lease, coordination::validate_lease_update),
+        ),
+        Arc::new(
+            Plain::<k8s::discovery::v1::EndpointSlice>::new(Subdomain, false)
+                .defaulting(endpoints::default_endpoint_slice)
+                .validating(endpoints::validate_endpoint_slice, endpoints::validate_endpoint_slice_update),
+        ),
     ]
 }

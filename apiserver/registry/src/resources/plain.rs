@@ -86,7 +86,7 @@ impl<T: k8s_openapi::Resource> Plain<T> {
 }
 
 /// Problems with a path-segment name.
-fn path_segment_problems(name: &str) -> Vec<String> {
+pub(crate) fn path_segment_problems(name: &str) -> Vec<String> {
     let mut problems = Vec::new();
     if name == "." || name == ".." {
         problems.push(format!("may not be '{name}'"));

@@ -66,6 +66,7 @@ impl Schemas {
         kind::<autoscaling::v1::Scale>(&mut generator, &mut kinds);
         kind::<policy::v1::Eviction>(&mut generator, &mut kinds);
         kind::<core::v1::Binding>(&mut generator, &mut kinds);
+        kind::<authentication::v1::TokenRequest>(&mut generator, &mut kinds);
         kind::<meta::Status>(&mut generator, &mut kinds);
         kind::<authentication::v1::SelfSubjectReview>(&mut generator, &mut kinds);
         kind::<authentication::v1::TokenReview>(&mut generator, &mut kinds);

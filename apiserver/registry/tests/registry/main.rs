@@ -1,6 +1,8 @@
 //! The registry's one integration-test binary: every verb through the generic registry, over
 //! the real store engine (in memory), with the resources implemented so far.
 
+mod admission;
+
 use std::sync::Arc;
 
 use apiserver_machinery::ApiError;
@@ -1087,4 +1089,188 @@ async fn allocated_addresses_are_not_owned_by_the_creator() {
     let owned = &entries[0]["fieldsV1"]["f:spec"];
     assert!(owned.get("f:selector").is_some(), "{owned}");
     assert!(owned.get("f:clusterIP").is_none() && owned.get("f:clusterIPs").is_none(), "{owned}");
+}
+
+/// Events: one resource stored once (as core `v1` Events) and served in two groups.
+mod events {
+    use std::time::Duration;
+
+    use apiserver_registry::resources::events::{EventsV1, core_events};
+    use apiserver_registry::{EventStream, PatchType, WatchEvent, WatchOptions};
+    use futures::StreamExt;
+
+    use super::*;
+
+    fn both(store: &Arc<dyn Store>) -> (Registry, Registry) {
+        (registry(core_events(), store), registry(EventsV1::default(), store))
+    }
+
+    /// An `events.k8s.io/v1` event as kube-rs's `Recorder` writes it.
+    fn recorded(name: &str, about: &str) -> Value {
+        json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": name},
+               "eventTime": "2026-01-01T10:00:00.000001Z", "reportingController": "example.com/ctl",
+               "reportingInstance": "ctl-1", "action": "Reconcile", "reason": "Ready", "type": "Normal",
+               "note": format!("{about} is ready"),
+               "regarding": {"apiVersion": "v1", "kind": "Pod", "name": about, "namespace": "default"}})
+    }
+
+    /// A core `v1` event as client-go's old recorder writes it.
+    fn legacy(name: &str, about: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+               "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": about, "namespace": "default"},
+               "reason": "Pulled", "message": format!("pulled for {about}"), "type": "Normal", "count": 2,
+               "source": {"component": "kubelet", "host": "n1"}, "firstTimestamp": "2026-01-01T10:00:00Z",
+               "lastTimestamp": "2026-01-01T10:01:00Z"})
+    }
+
+    async fn next(stream: &mut EventStream) -> WatchEvent {
+        tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("an event within 10 s").expect("open")
+    }
+
+    fn watch_from<'a>(rv: &'a str, fields: Option<&'static str>) -> WatchOptions<'a> {
+        WatchOptions {
+            read: ReadParams { resource_version: Some(rv), ..ReadParams::default() },
+            label_selector: None,
+            field_selector: fields,
+            json_lines: false,
+        }
+    }
+
+    fn names(list: &Value) -> Vec<&str> {
+        list["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn an_event_written_in_one_group_is_read_listed_and_deleted_in_the_other() {
+        let store = store();
+        let (core, v1) = both(&store);
+        v1.create(Some("default"), recorded("web.1", "web"), WRITE).await.unwrap();
+        let as_core = core.get(Some("default"), "web.1", None).await.unwrap();
+        assert_eq!(as_core["apiVersion"], "v1");
+        assert_eq!(as_core["involvedObject"]["name"], "web");
+        assert_eq!(as_core["message"], "web is ready");
+        assert_eq!(as_core["reportingComponent"], "example.com/ctl");
+        assert_eq!(as_core["eventTime"], "2026-01-01T10:00:00.000001Z");
+
+        core.create(Some("default"), legacy("db.1", "db"), WRITE).await.unwrap();
+        let as_v1 = v1.get(Some("default"), "db.1", None).await.unwrap();
+        assert_eq!(as_v1["apiVersion"], "events.k8s.io/v1");
+        assert_eq!(as_v1["regarding"]["name"], "db");
+        assert_eq!(as_v1["note"], "pulled for db");
+        assert_eq!(as_v1["deprecatedCount"], 2);
+        assert_eq!(as_v1["deprecatedSource"]["component"], "kubelet");
+
+        // One store: both lists hold both events, each in its own group's form, under the core
+        // events' keys only.
+        for (registry, api_version) in [(&core, "v1"), (&v1, "events.k8s.io/v1")] {
+            let list = registry.list(Some("default"), ListOptions::default()).await.unwrap();
+            assert_eq!((list["apiVersion"].as_str(), list["kind"].as_str()), (Some(api_version), Some("EventList")));
+            assert_eq!(names(&list), ["db.1", "web.1"]);
+            assert!(list["items"].as_array().unwrap().iter().all(|i| i["apiVersion"] == api_version));
+        }
+        let stored = store.list(b"/registry/core/events/default/", Default::default()).await.unwrap();
+        assert_eq!(stored.items.len(), 2);
+        assert!(store.list(b"/registry/events.k8s.io/", Default::default()).await.unwrap().items.is_empty());
+
+        // A core update of the events.k8s.io event (legacy rules) shows through events.k8s.io.
+        let mut update = as_core.clone();
+        update.insert("count".into(), json!(3));
+        core.update(Some("default"), "web.1", Value::Object(update), WRITE).await.unwrap();
+        assert_eq!(v1.get(Some("default"), "web.1", None).await.unwrap()["deprecatedCount"], 3);
+        v1.delete(Some("default"), "db.1", &DeleteOptions::default()).await.unwrap();
+        assert_eq!(core.get(Some("default"), "db.1", None).await.unwrap_err().code(), 404);
+    }
+
+    #[tokio::test]
+    async fn field_selectors_use_each_groups_field_names() {
+        let store = store();
+        let (core, v1) = both(&store);
+        v1.create(Some("default"), recorded("web.1", "web"), WRITE).await.unwrap();
+        core.create(Some("default"), legacy("db.1", "db"), WRITE).await.unwrap();
+        let select = |fields: &'static str| ListOptions { field_selector: Some(fields), ..ListOptions::default() };
+        let about_web = v1.list(None, select("regarding.name=web")).await.unwrap();
+        assert_eq!(names(&about_web), ["web.1"]);
+        let by_controller = v1.list(None, select("reportingController=example.com/ctl")).await.unwrap();
+        assert_eq!(names(&by_controller), ["web.1"]);
+        let by_component = core.list(None, select("reportingComponent=example.com/ctl")).await.unwrap();
+        assert_eq!(names(&by_component), ["web.1"], "reportingController is the core reportingComponent");
+        assert_eq!(names(&core.list(None, select("involvedObject.name=db")).await.unwrap()), ["db.1"]);
+        let err = v1.list(None, select("involvedObject.name=db")).await.unwrap_err();
+        assert_eq!((err.code(), err.to_string().as_str()), (400, "field label not supported: involvedObject.name"));
+    }
+
+    #[tokio::test]
+    async fn watches_in_one_group_see_writes_in_the_other() {
+        let store = store();
+        let (core, v1) = both(&store);
+        let from = store.current_revision().to_string();
+        let mut v1_watch = v1.watch(Some("default"), watch_from(&from, Some("regarding.name=db"))).await.unwrap();
+        let mut core_watch = core.watch(Some("default"), watch_from(&from, None)).await.unwrap();
+        core.create(Some("default"), legacy("web.1", "web"), WRITE).await.unwrap();
+        core.create(Some("default"), legacy("db.1", "db"), WRITE).await.unwrap();
+        let added = next(&mut v1_watch).await;
+        assert_eq!(added.kind, "ADDED");
+        assert_eq!(added.object["apiVersion"], "events.k8s.io/v1");
+        assert_eq!(
+            (added.object["metadata"]["name"].as_str(), added.object["note"].as_str()),
+            (Some("db.1"), Some("pulled for db"))
+        );
+        v1.create(Some("default"), recorded("api.1", "api"), WRITE).await.unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let event = next(&mut core_watch).await;
+            assert_eq!(event.object["apiVersion"], "v1");
+            seen.push((event.kind, event.object["involvedObject"]["name"].as_str().unwrap().to_string()));
+        }
+        assert_eq!(seen, [("ADDED", "web".into()), ("ADDED", "db".into()), ("ADDED", "api".into())]);
+        core.delete(Some("default"), "db.1", &DeleteOptions::default()).await.unwrap();
+        let deleted = next(&mut v1_watch).await;
+        assert_eq!((deleted.kind, deleted.object["regarding"]["name"].as_str()), ("DELETED", Some("db")));
+    }
+
+    #[tokio::test]
+    async fn events_k8s_io_writes_pass_the_strict_rules_and_core_writes_the_legacy_ones() {
+        let store = store();
+        let (core, v1) = both(&store);
+        let sloppy = json!({"metadata": {"name": "bad.1"}, "type": "Info", "deprecatedCount": 1,
+                            "series": {"count": 1, "lastObservedTime": "2026-01-01T10:00:00.000000Z"},
+                            "regarding": {"kind": "Pod", "name": "web", "namespace": "default"}});
+        let err = v1.create(Some("default"), sloppy, WRITE).await.unwrap_err();
+        assert_eq!((err.code(), err.reason()), (422, "Invalid"));
+        assert_eq!(
+            causes(&err),
+            [
+                ("series.count", "FieldValueInvalid"),
+                ("eventTime", "FieldValueRequired"),
+                ("type", "FieldValueInvalid"),
+                ("count", "FieldValueInvalid"),
+            ]
+            .map(|(f, r)| (f.to_string(), r.to_string()))
+        );
+        assert!(err.to_string().starts_with("Event.events.k8s.io \"bad.1\" is invalid: ["), "{err}");
+
+        // A new-style event without its reporter: the legacy rules refuse it in both groups.
+        let mut anonymous = recorded("anon.1", "web");
+        for field in ["reportingController", "reportingInstance", "action"] {
+            anonymous.as_object_mut().unwrap().remove(field);
+        }
+        let err = v1.create(Some("default"), anonymous, WRITE).await.unwrap_err();
+        let fields: Vec<String> = causes(&err).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["reportingController", "reportingController", "reportingInstance", "action"]);
+        // An old-style event in another namespace than its object.
+        let err = core.create(Some("team"), legacy("x.1", "x"), WRITE).await.unwrap_err();
+        assert_eq!(causes(&err), [("involvedObject.namespace".to_string(), "FieldValueInvalid".to_string())]);
+
+        // Updates through events.k8s.io may move the series, not change what the event says;
+        // core updates may.
+        v1.create(Some("default"), recorded("web.1", "web"), WRITE).await.unwrap();
+        let series = json!({"series": {"count": 2, "lastObservedTime": "2026-01-01T10:05:00.000000Z"}});
+        v1.patch(Some("default"), "web.1", PatchType::Merge, &series, WRITE).await.unwrap();
+        let err = v1.patch(Some("default"), "web.1", PatchType::Merge, &json!({"note": "changed"}), WRITE).await;
+        let err = err.unwrap_err();
+        assert_eq!(causes(&err), [("message".to_string(), "FieldValueInvalid".to_string())]);
+        core.patch(Some("default"), "web.1", PatchType::Merge, &json!({"message": "changed"}), WRITE).await.unwrap();
+        let stored = v1.get(Some("default"), "web.1", None).await.unwrap();
+        assert_eq!((stored["note"].as_str(), stored["series"]["count"].as_i64()), (Some("changed"), Some(2)));
+    }
 }

@@ -166,3 +166,41 @@ fn sigterm_ends_open_watches_cleanly_and_exits() {
     std::io::Read::read_to_string(watch.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(watch_status.success(), "the watch ended cleanly, not cut: {stderr}");
 }
+
+/// `--event-ttl` (a Go duration, like upstream's flag): an event goes once it last happened
+/// longer ago than that, and watchers see it go.
+#[test]
+fn events_go_after_the_event_ttl() {
+    let Some(kubectl_bin) = kubectl_binary() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_with(data.path(), &["--controllers=false", "--event-ttl=1s"]);
+    // It happens (again) in 5 s, so it is still there when the watch below starts.
+    let last = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(5)).unwrap();
+    let event = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "soon.1"},
+                       "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default"},
+                       "reason": "Pulled", "message": "pulled", "type": "Normal",
+                       "lastTimestamp": last.round(jiff::Unit::Second).unwrap()});
+    let manifest = data.path().join("event.json");
+    std::fs::write(&manifest, event.to_string()).unwrap();
+    kubectl(&kubectl_bin, &server, &["create", "-f", manifest.to_str().unwrap()]);
+    let format = r#"jsonpath={.type} {.object.metadata.name}{"\n"}"#;
+    let mut watch = Command::new(&kubectl_bin)
+        .arg("--kubeconfig")
+        .arg(&server.kubeconfig)
+        .args(["get", "events", "--watch", "--output-watch-events", "--request-timeout=30s", "-o", format])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    for line in BufReader::new(watch.stdout.take().unwrap()).lines() {
+        seen.push(line.unwrap());
+        if seen.last().is_some_and(|l| l.starts_with("DELETED")) {
+            break;
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(seen, ["ADDED soon.1", "DELETED soon.1"]);
+    assert_eq!(kubectl(&kubectl_bin, &server, &["get", "events", "-o", "name"]), "");
+}

@@ -2,8 +2,7 @@
 //! its in-process control plane off: Node objects are created directly through the API (no
 //! node agent), pods without `spec.nodeName`, and we watch where the bindings put them.
 //!
-//! Our server does not resolve `priorityClassName` into `spec.priority` (an admission plugin
-//! upstream), so the preemption test sets `spec.priority` itself.
+//! Pods get their priority from their PriorityClass through the server's Priority admission.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -231,33 +230,29 @@ async fn scheduler_spreads_pods_with_required_anti_affinity() {
 async fn scheduler_preempts_a_lower_priority_pod() {
     let (cluster, _scheduler) = start().await;
     let classes: Api<PriorityClass> = Api::all(cluster.client.clone());
-    for (name, value) in [("low", 10), ("high", 1000)] {
-        let class: PriorityClass = serde_json::from_value(json!({"metadata": {"name": name}, "value": value})).unwrap();
-        classes.create(&PostParams::default(), &class).await.unwrap();
+    for (name, value, policy) in [("low", 10, None), ("high", 1000, None), ("polite", 1000, Some("Never"))] {
+        let class = json!({"metadata": {"name": name}, "value": value, "preemptionPolicy": policy});
+        classes.create(&PostParams::default(), &serde_json::from_value(class).unwrap()).await.unwrap();
     }
     create_node(&cluster, "only", "2", json!({}), json!([])).await;
 
-    create_pods(&cluster, vec![pod("victim", "2", json!({"priorityClassName": "low", "priority": 10}))]).await;
+    create_pods(&cluster, vec![pod("victim", "2", json!({"priorityClassName": "low"}))]).await;
     assert_eq!(node_of(&cluster, "victim").await, "only");
 
     // Same priority: no preemption, the pod stays pending.
-    create_pods(&cluster, vec![pod("peer", "2", json!({"priorityClassName": "low", "priority": 10}))]).await;
+    create_pods(&cluster, vec![pod("peer", "2", json!({"priorityClassName": "low"}))]).await;
     let message = unschedulable_message(&cluster, "peer").await;
     assert!(message.contains("preemption: 0/1 nodes are available: 1 No preemption victims found"), "{message}");
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "default");
     pods.delete("peer", &Default::default()).await.unwrap();
 
     // preemptionPolicy Never: no preemption either.
-    create_pods(
-        &cluster,
-        vec![pod("polite", "2", json!({"priorityClassName": "high", "priority": 1000, "preemptionPolicy": "Never"}))],
-    )
-    .await;
+    create_pods(&cluster, vec![pod("polite", "2", json!({"priorityClassName": "polite"}))]).await;
     let message = unschedulable_message(&cluster, "polite").await;
     assert!(message.contains("preemption: not eligible due to preemptionPolicy=Never."), "{message}");
     pods.delete("polite", &Default::default()).await.unwrap();
 
-    create_pods(&cluster, vec![pod("important", "2", json!({"priorityClassName": "high", "priority": 1000}))]).await;
+    create_pods(&cluster, vec![pod("important", "2", json!({"priorityClassName": "high"}))]).await;
     assert_eq!(node_of(&cluster, "important").await, "only");
     eventually("the victim to be deleted", WAIT, || {
         let pods = pods.clone();

@@ -38,6 +38,10 @@ impl Strategy for HorizontalPodAutoscalersV1 {
     }
 
     fn conversion(&self) -> Option<VersionConversion> {
-        Some(VersionConversion { to_storage: conversion::v1_to_v2, from_storage: conversion::v2_to_v1 })
+        Some(VersionConversion {
+            storage_group: "autoscaling",
+            to_storage: conversion::v1_to_v2,
+            from_storage: conversion::v2_to_v1,
+        })
     }
 }

@@ -3,6 +3,7 @@
 mod configmaps;
 mod data_keys;
 mod namespaces;
+pub mod pod_spec;
 mod pods;
 mod secrets;
 mod services;

@@ -1,16 +1,16 @@
-//! Pods: upstream's defaults (pod and container fields, status on create), the container rules
-//! of validation, the narrow set of spec fields an update may change, and graceful deletion
-//! (a scheduled, running pod is only marked; its node's kubelet deletes it).
-
-use std::collections::HashSet;
+//! Pods: upstream's defaults (pod and container fields, status on create), validation (the
+//! spec's rules are [`pod_spec`]'s; a Pod adds its create-only rules and the narrow set of spec
+//! fields an update may change), and graceful deletion (a scheduled, running pod is only
+//! marked; its node's kubelet deletes it).
 
 use apiserver_machinery::field::{FieldError, FieldErrors, Path};
-use apiserver_machinery::names;
 use apiserver_machinery::resources::{self, ResourceInfo};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 
+use super::pod_spec::{self, Owner};
 use crate::object::Object;
+use crate::resources::checks;
 use crate::strategy::{Strategy, check_shape};
 use k8s_openapi::schemars::{Schema, SchemaGenerator};
 
@@ -60,6 +60,35 @@ pub fn default_pod_spec(spec: &mut serde_json::Map<String, Value>) {
     set_default(spec, "securityContext", json!({}));
     default_containers(spec, "containers");
     default_containers(spec, "initContainers");
+    default_containers(spec, "ephemeralContainers");
+}
+
+/// A Pod on the host's network listens on the host: a port's `hostPort` defaults to its
+/// `containerPort` (upstream does this for Pods, no longer for templates).
+fn default_host_network_ports(spec: &mut serde_json::Map<String, Value>) {
+    if spec.get("hostNetwork").and_then(Value::as_bool) != Some(true) {
+        return;
+    }
+    for field in ["containers", "initContainers"] {
+        let Some(Value::Array(containers)) = spec.get_mut(field) else { continue };
+        for container in containers.iter_mut() {
+            let Some(Value::Array(ports)) = container.get_mut("ports") else { continue };
+            for port in ports.iter_mut().filter_map(Value::as_object_mut) {
+                if port.get("hostPort").and_then(Value::as_i64).unwrap_or(0) == 0
+                    && let Some(container_port) = port.get("containerPort").cloned()
+                {
+                    port.insert("hostPort".into(), container_port);
+                }
+            }
+        }
+    }
+}
+
+/// The defaults a Pod gets on every write (upstream defaults every object it decodes).
+fn default_pod(spec: &mut serde_json::Map<String, Value>) {
+    default_pod_spec(spec);
+    set_default(spec, "enableServiceLinks", json!(true));
+    default_host_network_ports(spec);
 }
 
 /// Upstream's DefaultTolerationSeconds admission: a pod that does not tolerate its node
@@ -101,65 +130,142 @@ fn qos_class(spec: &Value) -> &'static str {
     if guaranteed { "Guaranteed" } else { "Burstable" }
 }
 
-fn validate_containers(
-    spec: &Value,
-    field: &str,
-    required: bool,
-    seen: &mut HashSet<String>,
-    errors: &mut FieldErrors,
-) {
-    let path = Path::new("spec").child(field);
-    let containers = spec.get(field).and_then(Value::as_array);
-    if required && containers.is_none_or(|c| c.is_empty()) {
-        errors.push(FieldError::required(&path, ""));
+/// The spec fields an update may change, as upstream lists them.
+const UPDATABLE_FIELDS: &str = "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,\
+     `spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be \
+     set to 1 if it was previously negative)";
+
+fn spec_of(obj: &Object) -> &Value {
+    obj.get("spec").unwrap_or(&Value::Null)
+}
+
+fn items<'a>(spec: &'a Value, field: &str) -> &'a [Value] {
+    spec.get(field).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+}
+
+/// Upstream's `ValidatePodCreate` beyond the spec: ephemeral containers come only through
+/// their subresource, and a pod with scheduling gates is not bound yet.
+fn validate_create_only(spec: &Value, errors: &mut FieldErrors) {
+    let path = Path::new("spec");
+    if !items(spec, "ephemeralContainers").is_empty() {
+        errors.push(FieldError::forbidden(path.child("ephemeralContainers"), "cannot be set on create"));
+    }
+    let node = spec.get("nodeName").and_then(Value::as_str).unwrap_or_default();
+    if !node.is_empty() && !items(spec, "schedulingGates").is_empty() {
+        errors.push(FieldError::forbidden(
+            path.child("nodeName"),
+            "cannot be set until all schedulingGates have been cleared",
+        ));
+    }
+}
+
+/// Upstream's `ValidatePodUpdate` beyond the spec: the same containers, a deadline that only
+/// shortens, tolerations only added, scheduling gates only removed, and nothing else changed.
+fn validate_update_only(new: &Value, old: &Value, errors: &mut FieldErrors) {
+    let path = Path::new("spec");
+    for field in ["containers", "initContainers"] {
+        if items(new, field).len() != items(old, field).len() {
+            errors.push(FieldError::forbidden(path.child(field), "pod updates may not add or remove containers"));
+            return;
+        }
+    }
+    if !validate_deadline_update(new, old, errors) {
         return;
     }
-    for (i, container) in containers.into_iter().flatten().enumerate() {
-        let at = path.index(i);
-        let name = container.get("name").and_then(Value::as_str).unwrap_or_default();
-        if name.is_empty() {
-            errors.push(FieldError::required(at.child("name"), ""));
-        } else {
-            for problem in names::dns1123_label(name) {
-                errors.push(FieldError::invalid(at.child("name"), name, problem));
-            }
-            if !seen.insert(name.to_string()) {
-                errors.push(FieldError::duplicate(at.child("name"), name));
-            }
+    validate_added_tolerations(new, old, errors);
+    validate_removed_gates(new, old, errors);
+    let munged = updatable_fields_as_old(new, old);
+    if !checks::same(Some(&munged), Some(old)) {
+        let diff = checks::diff(Some(old), Some(&munged));
+        errors.push(FieldError::forbidden(
+            path,
+            format!("pod updates may not change fields other than {UPDATABLE_FIELDS}\n{diff}"),
+        ));
+    }
+}
+
+/// A deadline may be set, or shortened; `false` when the update stops here (upstream returns).
+fn validate_deadline_update(new: &Value, old: &Value, errors: &mut FieldErrors) -> bool {
+    let path = Path::new("spec").child("activeDeadlineSeconds");
+    let (new_deadline, old_deadline) = (
+        new.get("activeDeadlineSeconds").and_then(Value::as_i64),
+        old.get("activeDeadlineSeconds").and_then(Value::as_i64),
+    );
+    match (new_deadline, old_deadline) {
+        (Some(n), _) if !(0..=i64::from(i32::MAX)).contains(&n) => {
+            errors.push(FieldError::invalid(path, n, format!("must be between 0 and {}, inclusive", i32::MAX)));
+            false
         }
-        if container.get("image").and_then(Value::as_str).is_none_or(|i| i.trim().is_empty()) {
-            errors.push(FieldError::required(at.child("image"), ""));
+        (Some(n), Some(o)) if o < n => {
+            errors.push(FieldError::invalid(path, n, "must be less than or equal to previous value"));
+            false
         }
-        for (j, port) in container.get("ports").and_then(Value::as_array).into_iter().flatten().enumerate() {
-            let number = port.get("containerPort").and_then(Value::as_i64).unwrap_or(0);
-            if !(1..=65535).contains(&number) {
-                errors.push(FieldError::invalid(
-                    at.child("ports").index(j).child("containerPort"),
-                    number,
-                    "must be between 1 and 65535, inclusive",
-                ));
-            }
+        (None, Some(_)) => {
+            errors.push(FieldError::invalid(path, "null", "must not update from a positive integer to nil value"));
+            true
+        }
+        _ => true,
+    }
+}
+
+/// Upstream's `validateOnlyAddedTolerations`: each old toleration is still there (its
+/// `tolerationSeconds` may change).
+fn validate_added_tolerations(new: &Value, old: &Value, errors: &mut FieldErrors) {
+    let without_seconds = |t: &Value| {
+        let mut t = t.clone();
+        if let Some(map) = t.as_object_mut() {
+            map.remove("tolerationSeconds");
+        }
+        t
+    };
+    let kept: Vec<Value> = items(new, "tolerations").iter().map(without_seconds).collect();
+    if items(old, "tolerations").iter().any(|t| !kept.contains(&without_seconds(t))) {
+        errors.push(FieldError::forbidden(
+            Path::new("spec").child("tolerations"),
+            "existing toleration can not be modified except its tolerationSeconds",
+        ));
+    }
+}
+
+/// Upstream's `validateOnlyDeletedSchedulingGates`.
+fn validate_removed_gates(new: &Value, old: &Value, errors: &mut FieldErrors) {
+    let name = |g: &Value| g.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let before: Vec<String> = items(old, "schedulingGates").iter().map(name).collect();
+    for (i, gate) in items(new, "schedulingGates").iter().enumerate() {
+        let gate = name(gate);
+        if !before.contains(&gate) {
+            errors.push(FieldError::forbidden(
+                Path::new("spec").child("schedulingGates").index(i).child("name"),
+                format!("only deletion is allowed, but found new scheduling gate '{gate}'"),
+            ));
         }
     }
 }
 
-/// The spec with the fields an update may change blanked (image, activeDeadlineSeconds,
-/// tolerations, terminationGracePeriodSeconds, schedulingGates), to compare old and new.
-fn frozen_spec(spec: Option<&Value>) -> Value {
-    let mut spec = spec.cloned().unwrap_or(json!({}));
-    if let Some(map) = spec.as_object_mut() {
-        for field in ["activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds", "schedulingGates"] {
-            map.remove(field);
-        }
-        for list in ["containers", "initContainers", "ephemeralContainers"] {
-            if let Some(Value::Array(containers)) = map.get_mut(list) {
-                for container in containers.iter_mut().filter_map(Value::as_object_mut) {
-                    container.remove("image");
+/// The new spec with what an update may change taken from the old one (upstream's munging).
+fn updatable_fields_as_old(new: &Value, old: &Value) -> Value {
+    let mut munged = new.clone();
+    let Some(map) = munged.as_object_mut() else { return munged };
+    for field in ["containers", "initContainers"] {
+        if let Some(Value::Array(containers)) = map.get_mut(field) {
+            for (container, before) in containers.iter_mut().zip(items(old, field)) {
+                if let (Some(container), Some(image)) = (container.as_object_mut(), before.get("image")) {
+                    container.insert("image".into(), image.clone());
                 }
             }
         }
     }
-    spec
+    for field in ["activeDeadlineSeconds", "schedulingGates", "tolerations"] {
+        match old.get(field) {
+            Some(value) => map.insert(field.into(), value.clone()),
+            None => map.remove(field),
+        };
+    }
+    let grace = |spec: &Value| spec.get("terminationGracePeriodSeconds").and_then(Value::as_i64);
+    if grace(old).is_some_and(|g| g < 0) && grace(new) == Some(1) {
+        map.insert("terminationGracePeriodSeconds".into(), old["terminationGracePeriodSeconds"].clone());
+    }
+    munged
 }
 
 impl Strategy for Pods {
@@ -178,8 +284,7 @@ impl Strategy for Pods {
     fn prepare_for_create(&self, obj: &mut Object) {
         let spec = obj.entry("spec").or_insert_with(|| json!({}));
         if let Some(spec) = spec.as_object_mut() {
-            default_pod_spec(spec);
-            set_default(spec, "enableServiceLinks", json!(true));
+            default_pod(spec);
             set_default(spec, "priority", json!(0));
             default_toleration_seconds(spec);
         }
@@ -187,31 +292,22 @@ impl Strategy for Pods {
         obj.insert("status".into(), json!({"phase": "Pending", "qosClass": qos}));
     }
 
-    fn validate(&self, obj: &Object) -> FieldErrors {
-        let mut errors = FieldErrors::default();
-        let spec = obj.get("spec").cloned().unwrap_or(json!({}));
-        let mut seen = HashSet::new();
-        validate_containers(&spec, "containers", true, &mut seen, &mut errors);
-        validate_containers(&spec, "initContainers", false, &mut seen, &mut errors);
-        if let Some(policy) = spec.get("restartPolicy").and_then(Value::as_str)
-            && !["Always", "OnFailure", "Never"].contains(&policy)
-        {
-            errors.push(FieldError::not_supported("spec.restartPolicy", policy, &["Always", "OnFailure", "Never"]));
+    fn prepare_for_update(&self, new: &mut Object, _old: &Object) {
+        if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+            default_pod(spec);
         }
+    }
+
+    fn validate(&self, obj: &Object) -> FieldErrors {
+        let spec = spec_of(obj);
+        let mut errors = pod_spec::validate_pod_spec(spec, &Path::new("spec"), Owner::Pod);
+        validate_create_only(spec, &mut errors);
         errors
     }
 
     fn validate_update(&self, new: &Object, old: &Object) -> FieldErrors {
-        let mut errors = self.validate(new);
-        if frozen_spec(new.get("spec")) != frozen_spec(old.get("spec")) {
-            errors.push(FieldError::forbidden(
-                "spec",
-                "pod updates may not change fields other than `spec.containers[*].image`, \
-                 `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to \
-                 existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was \
-                 previously negative)",
-            ));
-        }
+        let mut errors = pod_spec::validate_pod_spec(spec_of(new), &Path::new("spec"), Owner::Pod);
+        validate_update_only(spec_of(new), spec_of(old), &mut errors);
         errors
     }
 
@@ -265,6 +361,103 @@ mod tests {
         assert_eq!(
             qos_class(&spec(json!({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m"}}))),
             "Burstable"
+        );
+    }
+
+    fn pod(spec: Value) -> Object {
+        let Value::Object(mut obj) = json!({"metadata": {"name": "web"}, "spec": spec}) else { unreachable!() };
+        Pods.prepare_for_create(&mut obj);
+        obj
+    }
+
+    fn nginx() -> Object {
+        pod(json!({"containers": [{"name": "nginx", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}],
+                   "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "web", "effect": "NoSchedule"}]}))
+    }
+
+    fn messages(errors: &FieldErrors) -> Vec<String> {
+        errors.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_defaulted_pod_is_valid_and_create_only_rules_apply() {
+        assert_eq!(messages(&Pods.validate(&nginx())), Vec::<String>::new());
+        let mut gated = nginx();
+        gated["spec"]["nodeName"] = json!("node-1");
+        gated["spec"]["schedulingGates"] = json!([{"name": "example.com/wait"}]);
+        gated["spec"]["ephemeralContainers"] = json!([{"name": "debug", "image": "busybox", "imagePullPolicy": "Always", "terminationMessagePolicy": "File"}]);
+        assert_eq!(
+            messages(&Pods.validate(&gated)),
+            [
+                "spec.ephemeralContainers: Forbidden: cannot be set on create",
+                "spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared",
+            ]
+        );
+    }
+
+    #[test]
+    fn host_network_ports_are_host_ports() {
+        let host = pod(
+            json!({"hostNetwork": true, "containers": [{"name": "c", "image": "i", "ports": [{"containerPort": 53}]}]}),
+        );
+        assert_eq!(host["spec"]["containers"][0]["ports"][0]["hostPort"], 53);
+        assert!(Pods.validate(&host).is_empty());
+    }
+
+    #[test]
+    fn updates_change_images_deadlines_and_added_tolerations_only() {
+        let old = nginx();
+        let mut new = old.clone();
+        new["spec"]["containers"][0]["image"] = json!("nginx:1.28");
+        new["spec"]["activeDeadlineSeconds"] = json!(600);
+        new["spec"]["tolerations"].as_array_mut().unwrap().push(json!({"operator": "Exists"}));
+        assert_eq!(messages(&Pods.validate_update(&new, &old)), Vec::<String>::new());
+
+        let mut longer = new.clone();
+        longer["spec"]["activeDeadlineSeconds"] = json!(700);
+        assert_eq!(
+            messages(&Pods.validate_update(&longer, &new)),
+            ["spec.activeDeadlineSeconds: Invalid value: 700: must be less than or equal to previous value"]
+        );
+
+        let mut changed = old.clone();
+        changed["spec"]["tolerations"][0]["value"] = json!("db");
+        changed["spec"]["restartPolicy"] = json!("Never");
+        let errors = messages(&Pods.validate_update(&changed, &old));
+        assert_eq!(
+            errors[0],
+            "spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds"
+        );
+        assert!(
+            errors[1].starts_with(
+                "spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,"
+            ) && errors[1].ends_with("\n- restartPolicy: \"Always\"\n+ restartPolicy: \"Never\""),
+            "{errors:?}"
+        );
+
+        let mut more = old.clone();
+        more["spec"]["containers"].as_array_mut().unwrap().push(json!({"name": "side", "image": "busybox",
+            "imagePullPolicy": "Always", "terminationMessagePolicy": "File"}));
+        assert_eq!(
+            messages(&Pods.validate_update(&more, &old)),
+            ["spec.containers: Forbidden: pod updates may not add or remove containers"]
+        );
+    }
+
+    #[test]
+    fn scheduling_gates_are_only_removed() {
+        let mut old = nginx();
+        old["spec"]["schedulingGates"] = json!([{"name": "a.example.com/x"}, {"name": "b.example.com/y"}]);
+        let mut fewer = old.clone();
+        fewer["spec"]["schedulingGates"] = json!([{"name": "b.example.com/y"}]);
+        assert!(Pods.validate_update(&fewer, &old).is_empty());
+        let mut added = old.clone();
+        added["spec"]["schedulingGates"] = json!([{"name": "c.example.com/z"}]);
+        assert_eq!(
+            messages(&Pods.validate_update(&added, &old)),
+            [
+                "spec.schedulingGates[0].name: Forbidden: only deletion is allowed, but found new scheduling gate 'c.example.com/z'"
+            ]
         );
     }
 }
