@@ -207,10 +207,8 @@ fn volume_source(errors: &mut FieldErrors, path: &Path, key: &str, source: &Valu
                 errors.push(FieldError::required(path.child("nodeAffinity"), "Local volume requires node affinity"));
             }
         }
-        "flexVolume" => {
-            if text(source, "driver").is_empty() {
-                errors.push(FieldError::required(at.child("driver"), ""));
-            }
+        "flexVolume" if text(source, "driver").is_empty() => {
+            errors.push(FieldError::required(at.child("driver"), ""));
         }
         "csi" => {
             csi_driver_name(errors, &at.child("driver"), text(source, "driver"));
