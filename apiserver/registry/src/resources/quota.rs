@@ -281,8 +281,12 @@ pub fn default_limit_range(obj: &mut Object) {
         for (resource, value) in default.iter().chain(&min) {
             default_request.entry(resource.clone()).or_insert_with(|| value.clone());
         }
-        limit.insert("default".into(), Value::Object(default));
-        limit.insert("defaultRequest".into(), Value::Object(default_request));
+        // Empty maps stay out, as upstream's omit them when it serialises.
+        for (key, map) in [("default", default), ("defaultRequest", default_request)] {
+            if !map.is_empty() {
+                limit.insert(key.into(), Value::Object(map));
+            }
+        }
     }
 }
 
@@ -496,6 +500,9 @@ mod tests {
         assert_eq!(container["default"], json!({"cpu": "500m", "memory": "1Gi"}));
         assert_eq!(container["defaultRequest"], json!({"cpu": "500m", "memory": "1Gi"}));
         assert_eq!(messages(&validate_limit_range(&range)), Vec::<String>::new());
+        let mut bare = object(json!({"spec": {"limits": [{"type": "Container"}]}}));
+        default_limit_range(&mut bare);
+        assert_eq!(bare["spec"]["limits"][0], json!({"type": "Container"}), "no empty maps");
     }
 
     #[test]
