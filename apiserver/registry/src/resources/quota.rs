@@ -14,29 +14,6 @@ use super::checks::quantity::{self, Quantity};
 use super::checks::{self, entries, field, items, text};
 use crate::object::Object;
 
-/// `standardResources`: the resource names that need no prefix.
-const STANDARD_RESOURCES: &[&str] = &[
-    "cpu",
-    "memory",
-    "ephemeral-storage",
-    "requests.cpu",
-    "requests.memory",
-    "requests.ephemeral-storage",
-    "limits.cpu",
-    "limits.memory",
-    "limits.ephemeral-storage",
-    "pods",
-    "resourcequotas",
-    "services",
-    "replicationcontrollers",
-    "secrets",
-    "configmaps",
-    "persistentvolumeclaims",
-    "storage",
-    "requests.storage",
-    "services.nodeports",
-    "services.loadbalancers",
-];
 /// Of those, the ones quota tracks (all but `storage`).
 const NOT_QUOTA_RESOURCES: &[&str] = &["storage"];
 /// Resources counted in whole numbers.
@@ -88,7 +65,7 @@ fn is_integer_resource(name: &str) -> bool {
 }
 
 fn is_standard(name: &str) -> bool {
-    STANDARD_RESOURCES.contains(&name) || is_huge_pages(name) || name.starts_with("requests.hugepages-")
+    quantity::is_standard_resource(name)
 }
 
 /// `validateResourceName`: a qualified name, standard unless prefixed.

@@ -105,6 +105,35 @@ pub fn positive(errors: &mut FieldErrors, path: &Path, value: &Quantity) {
     }
 }
 
+/// Upstream's `standardResources`: the resource names that need no prefix.
+const STANDARD_RESOURCES: &[&str] = &[
+    "cpu",
+    "memory",
+    "ephemeral-storage",
+    "requests.cpu",
+    "requests.memory",
+    "requests.ephemeral-storage",
+    "limits.cpu",
+    "limits.memory",
+    "limits.ephemeral-storage",
+    "pods",
+    "resourcequotas",
+    "services",
+    "replicationcontrollers",
+    "secrets",
+    "configmaps",
+    "persistentvolumeclaims",
+    "storage",
+    "requests.storage",
+    "services.nodeports",
+    "services.loadbalancers",
+];
+
+/// Upstream's `IsStandardResourceName`: a standard name, or a huge-pages one (also as a request).
+pub fn is_standard_resource(name: &str) -> bool {
+    STANDARD_RESOURCES.contains(&name) || name.starts_with("hugepages-") || name.starts_with("requests.hugepages-")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,30 +12,6 @@ use serde_json::{Map, Value};
 use super::{field, invalid_each, list, text};
 use crate::resources::checks::quantity::{self, Quantity};
 
-/// Upstream's `IsStandardResourceName` (hugepages come on top).
-const STANDARD_RESOURCES: &[&str] = &[
-    "cpu",
-    "memory",
-    "ephemeral-storage",
-    "requests.cpu",
-    "requests.memory",
-    "requests.ephemeral-storage",
-    "limits.cpu",
-    "limits.memory",
-    "limits.ephemeral-storage",
-    "pods",
-    "resourcequotas",
-    "services",
-    "replicationcontrollers",
-    "secrets",
-    "configmaps",
-    "persistentvolumeclaims",
-    "storage",
-    "requests.storage",
-    "services.nodeports",
-    "services.loadbalancers",
-];
-
 /// A container's `resources` (and, with only limits, a pod's `overhead`).
 pub(super) fn validate_container(requirements: &Value, claim_names: &[&str], path: &Path, errors: &mut FieldErrors) {
     let empty = Map::new();
@@ -111,7 +87,7 @@ fn validate_name(name: &str, path: &Path, errors: &mut FieldErrors) {
         return;
     }
     if !name.contains('/') {
-        if !STANDARD_RESOURCES.contains(&name) && !is_huge_pages(name) {
+        if !quantity::is_standard_resource(name) {
             errors.push(FieldError::invalid(path, name, "must be a standard resource type or fully qualified"));
         }
         if !matches!(name, "cpu" | "memory" | "ephemeral-storage") && !name.starts_with("hugepages-") {
@@ -120,10 +96,6 @@ fn validate_name(name: &str, path: &Path, errors: &mut FieldErrors) {
     } else if !is_native(name) && !is_extended(name) {
         errors.push(FieldError::invalid(path, name, "doesn't follow extended resource name standard"));
     }
-}
-
-fn is_huge_pages(name: &str) -> bool {
-    name.starts_with("hugepages-") || name.starts_with("requests.hugepages-")
 }
 
 /// In the `kubernetes.io/` namespace (unqualified names are).
