@@ -191,11 +191,7 @@ impl Registry {
     pub(crate) fn prefix(&self, namespace: Option<&str>) -> String {
         let r = self.resource();
         let group = self.strategy.conversion().map_or(r.group, |conversion| conversion.storage_group);
-        let group = if group.is_empty() { "core" } else { group };
-        match namespace.filter(|_| r.namespaced) {
-            Some(ns) => format!("/registry/{group}/{}/{ns}/", r.plural),
-            None => format!("/registry/{group}/{}/", r.plural),
-        }
+        crate::keys::prefix(group, r.plural, namespace.filter(|_| r.namespaced))
     }
 
     pub(crate) fn object_key(&self, namespace: Option<&str>, name: &str) -> Result<Bytes, ApiError> {
