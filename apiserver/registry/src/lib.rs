@@ -11,6 +11,7 @@
 
 pub mod admission;
 mod claims;
+pub mod fields;
 mod keys;
 mod managed;
 pub mod metadata;

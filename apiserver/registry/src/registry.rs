@@ -1,6 +1,7 @@
 //! The generic registry: one code path per verb for every resource, over the store, with the
 //! resource's [`Strategy`] supplying what differs (upstream's `genericregistry.Store`).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use apiserver_machinery::continue_token::Continue;
@@ -15,9 +16,10 @@ use serde_json::{Value, json};
 
 use crate::admission;
 use crate::claims;
+use crate::fields as selectable;
 use crate::managed::{self, Scope, UNKNOWN_MANAGER, Writer};
 use crate::metadata;
-use crate::object::{Object, finalizers, is_deleting, meta_str, meta_string_map, now, now_plus, path, set_meta};
+use crate::object::{Object, finalizers, is_deleting, meta_str, meta_string_map, now, now_plus, set_meta};
 use crate::patch::apply::{self as server_side, ApplyError};
 use crate::patch::{self, PatchError, PatchType};
 use crate::raw;
@@ -604,7 +606,7 @@ impl Registry {
             let field = requirement.field.as_str();
             let supported = field == "metadata.name"
                 || (field == "metadata.namespace" && self.resource().namespaced)
-                || extra.contains(&field);
+                || selectable::find(extra, field).is_some();
             if !supported {
                 // Upstream's two conversion functions word this differently.
                 return Err(ApiError::bad_request(if extra.is_empty() {
@@ -618,12 +620,16 @@ impl Registry {
     }
 
     pub(crate) fn matches(&self, obj: &Object, labels: &LabelSelector, fields: &FieldSelector) -> bool {
-        labels.matches(&meta_string_map(obj, "labels"))
-            && fields.matches(|field| match field {
-                "metadata.name" => Some(meta_str(obj, "name")),
-                "metadata.namespace" => Some(meta_str(obj, "namespace")),
-                other => path(obj, other).and_then(Value::as_str),
-            })
+        labels.matches(&meta_string_map(obj, "labels")) && fields.matches(|field| self.field_value(obj, field))
+    }
+
+    /// What a field selector compares for `field` of `obj`.
+    fn field_value<'a>(&self, obj: &'a Object, field: &str) -> Option<Cow<'a, str>> {
+        match field {
+            "metadata.name" => Some(Cow::Borrowed(meta_str(obj, "name"))),
+            "metadata.namespace" => Some(Cow::Borrowed(meta_str(obj, "namespace"))),
+            other => selectable::find(self.strategy.selectable_fields(), other).map(|f| f.value(obj)),
+        }
     }
 
     /// Replaces an object (PUT). With `metadata.resourceVersion` in the body the update is

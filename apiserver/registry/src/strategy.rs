@@ -13,6 +13,7 @@ use apiserver_machinery::resources::ResourceInfo;
 use k8s_openapi::schemars::{Schema, SchemaGenerator};
 use serde_json::Value;
 
+use crate::fields::SelectableField;
 use crate::object::Object;
 
 /// Resource-specific behaviour. Every hook has upstream's default.
@@ -91,7 +92,7 @@ pub trait Strategy: Send + Sync + 'static {
 
     /// Field-selector fields beyond `metadata.name` (and `metadata.namespace` for namespaced
     /// resources).
-    fn selectable_fields(&self) -> &'static [&'static str] {
+    fn selectable_fields(&self) -> &'static [SelectableField] {
         &[]
     }
 

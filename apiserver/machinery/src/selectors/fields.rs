@@ -67,8 +67,8 @@ impl FieldSelector {
 
     /// Whether an object matches, given a lookup of its selectable fields. A field the object
     /// does not have compares as the empty string (callers reject unsupported fields up front).
-    pub fn matches<'a>(&self, field: impl Fn(&str) -> Option<&'a str>) -> bool {
-        self.requirements.iter().all(|r| (field(&r.field).unwrap_or("") == r.value) != r.negated)
+    pub fn matches<V: AsRef<str>>(&self, field: impl Fn(&str) -> Option<V>) -> bool {
+        self.requirements.iter().all(|r| (field(&r.field).as_ref().map_or("", AsRef::as_ref) == r.value) != r.negated)
     }
 }
 

@@ -30,7 +30,13 @@ use k8s_openapi::api::{self as k8s, apps, batch, core as corev1};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
 
 use self::plain::{NameRule, Plain};
+use crate::fields::SelectableField;
 use crate::strategy::Strategy;
+
+/// Field selectors beyond the metadata ones (upstream's `ToSelectableFields` of each).
+const NODE_FIELDS: &[SelectableField] = &[SelectableField::boolean("spec.unschedulable")];
+const REPLICAS_FIELDS: &[SelectableField] = &[SelectableField::integer("status.replicas")];
+const JOB_FIELDS: &[SelectableField] = &[SelectableField::integer("status.successful")];
 
 fn plain<T>(name_rule: NameRule, tracks_generation: bool) -> Arc<dyn Strategy>
 where
@@ -57,6 +63,7 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         plain::<corev1::v1::ServiceAccount>(Subdomain, false),
         Arc::new(
             Plain::<corev1::v1::Node>::new(Subdomain, false)
+                .selecting(NODE_FIELDS)
                 .validating(nodes::validate_node, nodes::validate_node_update),
         ),
         Arc::new(
@@ -91,6 +98,7 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         ),
         Arc::new(
             Plain::<corev1::v1::ReplicationController>::new(Subdomain, true)
+                .selecting(REPLICAS_FIELDS)
                 .defaulting(defaults::replication_controller)
                 .validating(
                     workloads::validate_replication_controller,
@@ -104,6 +112,7 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         ),
         Arc::new(
             Plain::<apps::v1::ReplicaSet>::new(Subdomain, true)
+                .selecting(REPLICAS_FIELDS)
                 .defaulting(defaults::replica_set)
                 .validating(workloads::validate, workloads::validate_update),
         ),
@@ -129,6 +138,7 @@ pub fn all() -> Vec<Arc<dyn Strategy>> {
         Arc::new(events::EventsV1::default()),
         Arc::new(
             Plain::<batch::v1::Job>::new(Subdomain, true)
+                .selecting(JOB_FIELDS)
                 .defaulting(defaults::job)
                 .validating(jobs::validate_job, jobs::validate_job_update),
         ),

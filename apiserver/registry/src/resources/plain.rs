@@ -11,6 +11,7 @@ use apiserver_machinery::resources::{self, ResourceInfo};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::fields::SelectableField;
 use crate::object::Object;
 use crate::strategy::{Strategy, check_shape};
 use k8s_openapi::schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -32,7 +33,7 @@ pub struct Plain<T> {
     resource: &'static ResourceInfo,
     name_rule: NameRule,
     tracks_generation: bool,
-    selectable_fields: &'static [&'static str],
+    selectable_fields: &'static [SelectableField],
     defaults: Option<fn(&mut Object)>,
     rules: Option<Rules>,
     _type: PhantomData<fn() -> T>,
@@ -60,9 +61,8 @@ impl<T: k8s_openapi::Resource> Plain<T> {
         }
     }
 
-    /// Field-selector fields beyond `metadata.name` and `metadata.namespace`, each read at its
-    /// dotted path in the object (default: none).
-    pub fn selecting(mut self, fields: &'static [&'static str]) -> Self {
+    /// Field-selector fields beyond `metadata.name` and `metadata.namespace` (default: none).
+    pub fn selecting(mut self, fields: &'static [SelectableField]) -> Self {
         self.selectable_fields = fields;
         self
     }
@@ -123,7 +123,7 @@ impl<T: DeserializeOwned + serde::Serialize + JsonSchema + Send + Sync + 'static
         self.tracks_generation
     }
 
-    fn selectable_fields(&self) -> &'static [&'static str] {
+    fn selectable_fields(&self) -> &'static [SelectableField] {
         self.selectable_fields
     }
 

@@ -682,6 +682,23 @@ mod pods {
     }
 
     #[tokio::test]
+    async fn boolean_fields_select_as_true_or_false_also_when_unset() {
+        let store = store();
+        let pods = registry(Pods, &store);
+        pods.create(Some("d"), pod("plain"), WRITE).await.unwrap();
+        let mut host = pod("host");
+        host["spec"]["hostNetwork"] = json!(true);
+        pods.create(Some("d"), host, WRITE).await.unwrap();
+        let select = |fields: &'static str| ListOptions { field_selector: Some(fields), ..ListOptions::default() };
+        let on_host = pods.list(None, select("spec.hostNetwork=true")).await.unwrap();
+        assert_eq!(names_of(&on_host).await, ["host"]);
+        let not_on_host = pods.list(None, select("spec.hostNetwork=false")).await.unwrap();
+        assert_eq!(names_of(&not_on_host).await, ["plain"]);
+        let err = pods.list(None, select("spec.nodeNames=x")).await.unwrap_err();
+        assert_eq!((err.code(), err.to_string().as_str()), (400, "field label not supported: spec.nodeNames"));
+    }
+
+    #[tokio::test]
     async fn updates_may_change_only_images_and_a_few_fields() {
         let store = store();
         let pods = registry(Pods, &store);
@@ -1195,6 +1212,9 @@ mod events {
         let by_component = core.list(None, select("reportingComponent=example.com/ctl")).await.unwrap();
         assert_eq!(names(&by_component), ["web.1"], "reportingController is the core reportingComponent");
         assert_eq!(names(&core.list(None, select("involvedObject.name=db")).await.unwrap()), ["db.1"]);
+        // `source` is the source component, else the reporting controller.
+        assert_eq!(names(&core.list(None, select("source=kubelet")).await.unwrap()), ["db.1"]);
+        assert_eq!(names(&core.list(None, select("source=example.com/ctl")).await.unwrap()), ["web.1"]);
         let err = v1.list(None, select("involvedObject.name=db")).await.unwrap_err();
         assert_eq!((err.code(), err.to_string().as_str()), (400, "field label not supported: involvedObject.name"));
     }

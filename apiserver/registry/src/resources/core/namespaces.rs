@@ -6,6 +6,7 @@ use apiserver_machinery::resources::{self, ResourceInfo};
 use k8s_openapi::api::core::v1::Namespace;
 use serde_json::{Value, json};
 
+use crate::fields::SelectableField;
 use crate::metadata::finalizer_problems;
 use crate::object::{Object, meta_str, metadata_mut};
 use crate::strategy::{Strategy, check_shape};
@@ -99,8 +100,9 @@ impl Strategy for Namespaces {
         status["phase"] = json!("Terminating");
     }
 
-    fn selectable_fields(&self) -> &'static [&'static str] {
-        &["status.phase"]
+    fn selectable_fields(&self) -> &'static [SelectableField] {
+        const FIELDS: &[SelectableField] = &[SelectableField::path("status.phase")];
+        FIELDS
     }
 
     fn returns_deleted_object(&self) -> bool {

@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 
 use super::pod_spec::{self, Owner};
+use crate::fields::SelectableField;
 use crate::object::Object;
 use crate::resources::checks;
 use crate::strategy::{Strategy, check_shape};
@@ -325,17 +326,18 @@ impl Strategy for Pods {
         requested.unwrap_or(own).max(0)
     }
 
-    fn selectable_fields(&self) -> &'static [&'static str] {
-        &[
-            "spec.nodeName",
-            "spec.restartPolicy",
-            "spec.schedulerName",
-            "spec.serviceAccountName",
-            "spec.hostNetwork",
-            "status.phase",
-            "status.podIP",
-            "status.nominatedNodeName",
-        ]
+    fn selectable_fields(&self) -> &'static [SelectableField] {
+        const FIELDS: &[SelectableField] = &[
+            SelectableField::path("spec.nodeName"),
+            SelectableField::path("spec.restartPolicy"),
+            SelectableField::path("spec.schedulerName"),
+            SelectableField::path("spec.serviceAccountName"),
+            SelectableField::boolean("spec.hostNetwork"),
+            SelectableField::path("status.phase"),
+            SelectableField::path("status.podIP"),
+            SelectableField::path("status.nominatedNodeName"),
+        ];
+        FIELDS
     }
 }
 

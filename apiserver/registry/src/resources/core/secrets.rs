@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::configmaps::immutable_data;
 use super::data_keys;
+use crate::fields::SelectableField;
 use crate::object::Object;
 use crate::strategy::{Strategy, check_shape};
 use k8s_openapi::schemars::{Schema, SchemaGenerator};
@@ -72,8 +73,9 @@ impl Strategy for Secrets {
         self.prepare_for_create(new);
     }
 
-    fn selectable_fields(&self) -> &'static [&'static str] {
-        &["type"]
+    fn selectable_fields(&self) -> &'static [SelectableField] {
+        const FIELDS: &[SelectableField] = &[SelectableField::path("type")];
+        FIELDS
     }
 
     fn validate(&self, obj: &Object) -> FieldErrors {

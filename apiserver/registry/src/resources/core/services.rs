@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::Service;
 use rand::Rng;
 use serde_json::{Value, json};
 
+use crate::fields::SelectableField;
 use crate::object::Object;
 use crate::strategy::{Strategy, check_shape};
 use k8s_openapi::schemars::{Schema, SchemaGenerator};
@@ -291,8 +292,10 @@ impl Strategy for Services {
         errors
     }
 
-    fn selectable_fields(&self) -> &'static [&'static str] {
-        &["metadata.namespace", "spec.clusterIP", "spec.type"]
+    fn selectable_fields(&self) -> &'static [SelectableField] {
+        const FIELDS: &[SelectableField] =
+            &[SelectableField::path("spec.clusterIP"), SelectableField::path("spec.type")];
+        FIELDS
     }
 }
 

@@ -18,38 +18,39 @@ use serde_json::Value;
 pub use conversion::{from_core, to_core};
 
 use super::plain::{NameRule, Plain};
+use crate::fields::SelectableField;
 use crate::object::{Object, path};
 use crate::strategy::{Strategy, VersionConversion};
 
-/// The field selectors of core Events (upstream's, but `source`, which upstream reads from
-/// `source.component` or else `reportingComponent`): what `kubectl describe` and
-/// `kubectl events --for` select events by.
-const CORE_FIELDS: &[&str] = &[
-    "involvedObject.kind",
-    "involvedObject.namespace",
-    "involvedObject.name",
-    "involvedObject.uid",
-    "involvedObject.apiVersion",
-    "involvedObject.resourceVersion",
-    "involvedObject.fieldPath",
-    "reason",
-    "reportingComponent",
-    "type",
+/// The field selectors of core Events: what `kubectl describe` and `kubectl events --for`
+/// select events by. `source` is the source component, or else the reporting controller.
+const CORE_FIELDS: &[SelectableField] = &[
+    SelectableField::path("involvedObject.kind"),
+    SelectableField::path("involvedObject.namespace"),
+    SelectableField::path("involvedObject.name"),
+    SelectableField::path("involvedObject.uid"),
+    SelectableField::path("involvedObject.apiVersion"),
+    SelectableField::path("involvedObject.resourceVersion"),
+    SelectableField::path("involvedObject.fieldPath"),
+    SelectableField::path("reason"),
+    SelectableField::path("reportingComponent"),
+    SelectableField::first_of("source", &["source.component", "reportingComponent"]),
+    SelectableField::path("type"),
 ];
 
 /// The field selectors of `events.k8s.io/v1` Events: the core ones under their newer names
-/// (upstream's `AddFieldLabelConversionsForEvent`, but `source` again).
-const EVENTS_V1_FIELDS: &[&str] = &[
-    "regarding.kind",
-    "regarding.namespace",
-    "regarding.name",
-    "regarding.uid",
-    "regarding.apiVersion",
-    "regarding.resourceVersion",
-    "regarding.fieldPath",
-    "reason",
-    "reportingController",
-    "type",
+/// (upstream's `AddFieldLabelConversionsForEvent`, which has no `source`).
+const EVENTS_V1_FIELDS: &[SelectableField] = &[
+    SelectableField::path("regarding.kind"),
+    SelectableField::path("regarding.namespace"),
+    SelectableField::path("regarding.name"),
+    SelectableField::path("regarding.uid"),
+    SelectableField::path("regarding.apiVersion"),
+    SelectableField::path("regarding.resourceVersion"),
+    SelectableField::path("regarding.fieldPath"),
+    SelectableField::path("reason"),
+    SelectableField::path("reportingController"),
+    SelectableField::path("type"),
 ];
 
 /// Core `v1` Events: the legacy rules only, names that are path segments (upstream validates
@@ -87,7 +88,7 @@ impl Strategy for EventsV1 {
         self.0.validate_name(name)
     }
 
-    fn selectable_fields(&self) -> &'static [&'static str] {
+    fn selectable_fields(&self) -> &'static [SelectableField] {
         self.0.selectable_fields()
     }
 
