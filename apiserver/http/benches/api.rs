@@ -1,9 +1,11 @@
 //! API server benchmark through HTTPS + JSON, in one process: our server (RocksDB store, TLS,
 //! the full request path) and a hyper HTTP/2 client authenticating with a bearer token.
 //!
-//! Prints: creates/s of 1 KiB ConfigMaps with 1, 16, 64 clients (p50/p99); GET latency; LIST
-//! latency with 10,000 pods (whole list and kubectl's 500-item pages); watch delivery with 1,000
-//! watchers (create request sent → event parsed by the client); process RSS holding 10,000 pods.
+//! Prints: process RSS holding 10,000 pods (measured first, with nothing else stored);
+//! creates/s of 1 KiB ConfigMaps with 1, 16, 64 clients (p50/p99), sharing one HTTP/2
+//! connection (client-go's way, and the etcd client's in the store bench) and on a connection
+//! each; GET latency; LIST latency with 10,000 pods (whole list and kubectl's 500-item pages);
+//! watch delivery with 1,000 watchers (create request sent → event parsed by the client).
 //! Run: `ci/bench` (or `cargo bench --workspace --profile dev --bench api`).
 
 use std::sync::Arc;
@@ -66,59 +68,66 @@ async fn run(phase: Duration) {
     tokio::spawn(apiserver_http::serve(listener, pki.server_config().unwrap(), api, std::future::pending()));
     let value = "v".repeat(1024);
 
-    println!(
-        "\nAPI server over HTTPS + JSON (HTTP/2, one connection per client), {} s per create row",
-        phase.as_secs()
-    );
+    // Memory first, while the store holds nothing but the pods.
+    let rss_empty = rss_mib();
+    for i in 0..PODS {
+        let pod = json!({"metadata": {"name": format!("pod-{i:05}"), "labels": {"app": "bench", "n": (i % 10).to_string()}},
+                         "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}});
+        pods.create(Some("bench"), pod, WriteOptions::default()).await.unwrap();
+    }
+    let rss_pods = rss_mib();
+
+    println!("\nAPI server over HTTPS + JSON (HTTP/2), {} s per create row", phase.as_secs());
     println!("| measurement | clients | per s | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|---:|");
-    for &clients in &CONCURRENCY {
-        let deadline = Instant::now() + phase;
-        let started = Instant::now();
-        let tasks: Vec<_> = (0..clients)
-            .map(|c| {
-                let (pki, value) = (pki.clone(), value.clone());
-                tokio::spawn(async move {
-                    let mut client = RawClient::connect(address, &pki).await;
-                    let mut latencies = Vec::new();
-                    for n in 0u64.. {
-                        if Instant::now() >= deadline {
-                            break;
+    // Clients on one shared connection (client-go's transport, and the etcd client of the store
+    // bench), then each on its own connection.
+    for shared in [true, false] {
+        for &clients in CONCURRENCY.iter().filter(|&&c| c > 1 || shared) {
+            let one = RawClient::connect(address, &pki).await;
+            let deadline = Instant::now() + phase;
+            let started = Instant::now();
+            let tasks: Vec<_> = (0..clients)
+                .map(|c| {
+                    let (pki, value, one) = (pki.clone(), value.clone(), one.clone());
+                    tokio::spawn(async move {
+                        let mut client = if shared { one } else { RawClient::connect(address, &pki).await };
+                        let mut latencies = Vec::new();
+                        for n in 0u64.. {
+                            if Instant::now() >= deadline {
+                                break;
+                            }
+                            let name = format!("cm-{shared}-{clients}-{c}-{n}");
+                            let body = json!({"metadata": {"name": name}, "data": {"v": value}});
+                            let t = Instant::now();
+                            client.call("POST", "/api/v1/namespaces/default/configmaps", Some(&body)).await;
+                            latencies.push(t.elapsed());
                         }
-                        let body = json!({"metadata": {"name": format!("cm-{clients}-{c}-{n}")}, "data": {"v": value}});
-                        let t = Instant::now();
-                        client.call("POST", "/api/v1/namespaces/default/configmaps", Some(&body)).await;
-                        latencies.push(t.elapsed());
-                    }
-                    latencies
+                        latencies
+                    })
                 })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for task in tasks {
-            all.extend(task.await.unwrap());
+                .collect();
+            let mut all = Vec::new();
+            for task in tasks {
+                all.extend(task.await.unwrap());
+            }
+            let rate = all.len() as f64 / started.elapsed().as_secs_f64();
+            let (p50, p99) = summary(all);
+            let how = if shared { "one connection" } else { "a connection each" };
+            println!("| create ConfigMap (1 KiB), {how} | {clients} | {rate:.0} | {} | {} |", ms(p50), ms(p99));
         }
-        let rate = all.len() as f64 / started.elapsed().as_secs_f64();
-        let (p50, p99) = summary(all);
-        println!("| create ConfigMap (1 KiB) | {clients} | {rate:.0} | {} | {} |", ms(p50), ms(p99));
     }
 
     let mut client = RawClient::connect(address, &pki).await;
     let mut gets = Vec::new();
     for _ in 0..2000 {
         let t = Instant::now();
-        client.call("GET", "/api/v1/namespaces/default/configmaps/cm-1-0-0", None).await;
+        client.call("GET", "/api/v1/namespaces/default/configmaps/cm-true-1-0-0", None).await;
         gets.push(t.elapsed());
     }
     let (p50, p99) = summary(gets);
     println!("| GET one ConfigMap | 1 | - | {} | {} |", ms(p50), ms(p99));
 
-    let rss_before = rss_mib();
-    for i in 0..PODS {
-        let pod = json!({"metadata": {"name": format!("pod-{i:05}"), "labels": {"app": "bench", "n": (i % 10).to_string()}},
-                         "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}});
-        pods.create(Some("bench"), pod, WriteOptions::default()).await.unwrap();
-    }
     let mut lists = Vec::new();
     let mut size = 0;
     for _ in 0..10 {
@@ -145,9 +154,7 @@ async fn run(phase: Duration) {
     let (p50, p99) = summary(paged);
     println!("| LIST {PODS} pods in pages of 500 (kubectl) | 1 | - | {} | {} |", ms(p50), ms(p99));
     println!(
-        "| RSS: whole process (server + client) | - | {:.0} MiB | (+{:.0} MiB for {PODS} pods) | |",
-        rss_mib(),
-        rss_mib() - rss_before
+        "| RSS holding {PODS} pods (whole process: server and bench client) | - | {rss_pods:.0} MiB | (empty: {rss_empty:.0} MiB) | |"
     );
 
     // Watch fan-out: WATCHERS watch streams over 10 connections, WATCH_WRITES creates.

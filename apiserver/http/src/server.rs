@@ -20,6 +20,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle HTTP/2 connections are pinged this often (and dropped when pings go unanswered).
 const KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// HTTP/2 flow-control windows for request bodies, per connection and per stream (Go's
+/// server's 1 MiB, which kube-apiserver keeps): with HTTP/2's default 64 KiB, sixty-odd
+/// concurrent 1 KiB writes on one connection would wait for window updates.
+const UPLOAD_WINDOW: u32 = 1 << 20;
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 10_000;
 
@@ -77,7 +81,13 @@ pub async fn serve(
             });
             let mut builder = Builder::new(TokioExecutor::new());
             builder.http1().timer(TokioTimer::new()).header_read_timeout(HANDSHAKE_TIMEOUT);
-            builder.http2().timer(TokioTimer::new()).keep_alive_interval(KEEP_ALIVE).keep_alive_timeout(KEEP_ALIVE);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .keep_alive_interval(KEEP_ALIVE)
+                .keep_alive_timeout(KEEP_ALIVE)
+                .initial_connection_window_size(UPLOAD_WINDOW)
+                .initial_stream_window_size(UPLOAD_WINDOW);
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
             if let Err(err) = watcher.watch(connection.into_owned()).await {
                 tracing::debug!(%peer, error = %err, "connection ended with an error");

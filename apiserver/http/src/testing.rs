@@ -33,7 +33,8 @@ fn installed(path: PathBuf, what: &str) -> Option<PathBuf> {
 
 /// A raw HTTP/2 client over TLS with the admin token: requests with any content type and
 /// `Accept`, for what kubectl cannot send (YAML bodies, protobuf, malformed input) and for
-/// benchmarks.
+/// benchmarks. Clones share the connection (HTTP/2 streams), as client-go's clients do.
+#[derive(Clone)]
 pub struct RawClient {
     send: hyper::client::conn::http2::SendRequest<http_body_util::Full<bytes::Bytes>>,
     token: String,
@@ -83,12 +84,14 @@ impl RawClient {
             .connect(rustls::pki_types::ServerName::try_from("localhost").unwrap(), tcp)
             .await
             .unwrap();
-        let (send, connection) = hyper::client::conn::http2::handshake(
-            hyper_util::rt::TokioExecutor::new(),
-            hyper_util::rt::TokioIo::new(tls),
-        )
-        .await
-        .unwrap();
+        // Large receive windows, as client-go's transport has (1 GiB per connection, 4 MiB
+        // per stream), so many concurrent streams never wait for window updates.
+        let (send, connection) = hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+            .initial_connection_window_size(1 << 30)
+            .initial_stream_window_size(4 << 20)
+            .handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .unwrap();
         tokio::spawn(connection);
         Self { send, token: pki.admin_token.clone() }
     }

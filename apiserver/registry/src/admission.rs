@@ -61,6 +61,28 @@ fn name_for_errors(obj: &Object) -> &str {
 }
 
 /// The stored object at `key`, decoded; `None` when there is none.
+/// A namespace's `status.phase` (empty when unset), or `None` when the namespace does not
+/// exist. Every namespaced create asks, so only the phase is decoded.
+async fn namespace_phase(store: &dyn Store, ns: &str) -> Result<Option<String>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Namespace {
+        #[serde(default)]
+        status: Option<Status>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Status {
+        #[serde(default)]
+        phase: Option<String>,
+    }
+    match store.get(keys::object("", "namespaces", None, ns).as_bytes(), 0).await {
+        Ok(kv) => serde_json::from_slice::<Namespace>(&kv.value)
+            .map(|n| Some(n.status.and_then(|s| s.phase).unwrap_or_default()))
+            .map_err(ApiError::internal),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(err) => Err(ApiError::internal(err)),
+    }
+}
+
 async fn read(store: &dyn Store, key: &str) -> Result<Option<Object>, ApiError> {
     match store.get(key.as_bytes(), 0).await {
         Ok(kv) => serde_json::from_slice(&kv.value).map(Some).map_err(ApiError::internal),
@@ -77,10 +99,10 @@ pub(crate) async fn admit_create(
     obj: &mut Object,
 ) -> Result<(), ApiError> {
     if let Some(ns) = namespace.filter(|_| resource.namespaced) {
-        let Some(namespace) = read(store, &keys::object("", "namespaces", None, ns)).await? else {
+        let Some(phase) = namespace_phase(store, ns).await? else {
             return Err(ApiError::not_found(NAMESPACES, ns));
         };
-        if namespace.get("status").and_then(|s| s.get("phase")).and_then(Value::as_str) == Some("Terminating") {
+        if phase == "Terminating" {
             let why = format!("unable to create new content in namespace {ns} because it is being terminated");
             return Err(ApiError::forbidden(group_resource(resource), name_for_errors(obj), &why).with_cause(
                 "NamespaceTerminating",
@@ -130,7 +152,7 @@ pub(crate) async fn missing_namespace(
     namespace: Option<&str>,
 ) -> Option<ApiError> {
     let ns = namespace.filter(|_| resource.namespaced)?;
-    match read(store, &keys::object("", "namespaces", None, ns)).await {
+    match namespace_phase(store, ns).await {
         Ok(None) => Some(ApiError::not_found(NAMESPACES, ns)),
         _ => None,
     }

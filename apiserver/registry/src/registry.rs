@@ -157,12 +157,24 @@ impl Registry {
     /// the body is not even of the right shape (that is reported by the write itself). The
     /// directives of a strategic merge patch (`$patch`, `$setElementOrder/...`) are not fields.
     pub fn unknown_fields(&self, body: &Value) -> Vec<String> {
-        let mut body = body.clone();
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("apiVersion".into(), json!(self.resource().api_version()));
-            obj.insert("kind".into(), json!(self.resource().kind));
+        let (api_version, kind) = (self.resource().api_version(), self.resource().kind);
+        // The typed decoding wants the type's apiVersion and kind; copy the body only to add them.
+        let typed = body.get("apiVersion").and_then(Value::as_str) == Some(api_version.as_str())
+            && body.get("kind").and_then(Value::as_str) == Some(kind);
+        let body = if typed {
+            Cow::Borrowed(body)
+        } else {
+            let mut body = body.clone();
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("apiVersion".into(), json!(api_version));
+                obj.insert("kind".into(), json!(kind));
+            }
+            Cow::Owned(body)
+        };
+        let mut unknown = Vec::new();
+        if self.strategy.check_shape(&body, Some(&mut unknown)).is_err() {
+            return Vec::new();
         }
-        let mut unknown = self.strategy.check_shape(&body).unwrap_or_default();
         unknown.retain(|path| !path.split(['.', ']']).any(|segment| segment.starts_with('$')));
         unknown
     }
@@ -283,7 +295,7 @@ impl Registry {
         obj.insert("kind".into(), json!(r.kind));
         let as_value = Value::Object(obj);
         self.strategy
-            .check_shape(&as_value)
+            .check_shape(&as_value, None)
             .map_err(|e| ApiError::bad_request(format!("error decoding {} {}: {e}", r.kind, r.api_version())))?;
         let Value::Object(obj) = as_value else { unreachable!("still an object") };
         Ok(obj)

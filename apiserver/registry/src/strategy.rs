@@ -22,9 +22,10 @@ pub trait Strategy: Send + Sync + 'static {
     fn resource(&self) -> &'static ResourceInfo;
 
     /// Whether the body has the type's shape (a bad shape is a 400, like a decoding error
-    /// upstream), and which of its fields the type does not know (for `fieldValidation`).
-    /// Implementations call [`check_shape`] with their k8s-openapi type.
-    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String>;
+    /// upstream), and, when `unknown` is given, which of its fields the type does not know
+    /// (for `fieldValidation`; finding them costs a second pass). Implementations call
+    /// [`check_shape`] with their k8s-openapi type.
+    fn check_shape(&self, obj: &Value, unknown: Option<&mut Vec<String>>) -> Result<(), String>;
 
     /// The type's OpenAPI schema: a `$ref` into `generator`'s definitions (which it fills).
     /// Implementations call `generator.subschema_for::<T>()` with their k8s-openapi type.
@@ -125,14 +126,18 @@ pub struct VersionConversion {
 }
 
 /// Whether `obj` deserialises as `T` (the type's required fields, scalar types, enums), and
-/// the paths of the fields `T` does not have: those that do not survive a round trip through
-/// `T` (null values aside, which mean "unset").
-pub fn check_shape<T: serde::de::DeserializeOwned + serde::Serialize>(obj: &Value) -> Result<Vec<String>, String> {
+/// into `unknown` (when given) the paths of the fields `T` does not have: those that do not
+/// survive a round trip through `T` (null values aside, which mean "unset").
+pub fn check_shape<T: serde::de::DeserializeOwned + serde::Serialize>(
+    obj: &Value,
+    unknown: Option<&mut Vec<String>>,
+) -> Result<(), String> {
     let typed = T::deserialize(obj).map_err(|e| e.to_string())?;
-    let known = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
-    let mut unknown = Vec::new();
-    unknown_fields(obj, &known, "", &mut unknown);
-    Ok(unknown)
+    if let Some(unknown) = unknown {
+        let known = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
+        unknown_fields(obj, &known, "", unknown);
+    }
+    Ok(())
 }
 
 fn unknown_fields(input: &Value, known: &Value, path: &str, out: &mut Vec<String>) {
@@ -166,7 +171,9 @@ mod tests {
     fn unknown_fields_are_found_by_round_trip() {
         let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"x": "1"}, "bogus": 1},
                          "data": {"free": "form"}, "extra": {"deep": true}, "immutable": null});
-        assert_eq!(check_shape::<ConfigMap>(&obj).unwrap(), vec!["extra", "metadata.bogus"]);
-        assert!(check_shape::<ConfigMap>(&json!({"data": {"k": 1}})).is_err());
+        let mut unknown = Vec::new();
+        check_shape::<ConfigMap>(&obj, Some(&mut unknown)).unwrap();
+        assert_eq!(unknown, vec!["extra", "metadata.bogus"]);
+        assert!(check_shape::<ConfigMap>(&json!({"data": {"k": 1}}), None).is_err());
     }
 }

@@ -104,8 +104,8 @@ impl<T: DeserializeOwned + serde::Serialize + JsonSchema + Send + Sync + 'static
         self.resource
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
-        check_shape::<T>(obj)
+    fn check_shape(&self, obj: &Value, unknown: Option<&mut Vec<String>>) -> Result<(), String> {
+        check_shape::<T>(obj, unknown)
     }
 
     fn schema(&self, generator: &mut SchemaGenerator) -> Schema {

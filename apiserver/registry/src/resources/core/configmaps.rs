@@ -25,8 +25,8 @@ impl Strategy for ConfigMaps {
         resources::find("", "v1", "configmaps").expect("configmaps are in the table")
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
-        check_shape::<ConfigMap>(obj)
+    fn check_shape(&self, obj: &Value, unknown: Option<&mut Vec<String>>) -> Result<(), String> {
+        check_shape::<ConfigMap>(obj, unknown)
     }
 
     fn schema(&self, generator: &mut SchemaGenerator) -> Schema {

@@ -36,8 +36,8 @@ impl Strategy for Namespaces {
         resources::find("", "v1", "namespaces").expect("namespaces are in the table")
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
-        check_shape::<Namespace>(obj)
+    fn check_shape(&self, obj: &Value, unknown: Option<&mut Vec<String>>) -> Result<(), String> {
+        check_shape::<Namespace>(obj, unknown)
     }
 
     fn schema(&self, generator: &mut SchemaGenerator) -> Schema {

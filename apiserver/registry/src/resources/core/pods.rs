@@ -274,8 +274,8 @@ impl Strategy for Pods {
         resources::find("", "v1", "pods").expect("pods are in the table")
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
-        check_shape::<Pod>(obj)
+    fn check_shape(&self, obj: &Value, unknown: Option<&mut Vec<String>>) -> Result<(), String> {
+        check_shape::<Pod>(obj, unknown)
     }
 
     fn schema(&self, generator: &mut SchemaGenerator) -> Schema {

@@ -53,8 +53,8 @@ impl Strategy for Secrets {
         resources::find("", "v1", "secrets").expect("secrets are in the table")
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
-        check_shape::<Secret>(obj)
+    fn check_shape(&self, obj: &Value, unknown: Option<&mut Vec<String>>) -> Result<(), String> {
+        check_shape::<Secret>(obj, unknown)
     }
 
     fn schema(&self, generator: &mut SchemaGenerator) -> Schema {

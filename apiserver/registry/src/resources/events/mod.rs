@@ -76,8 +76,8 @@ impl Strategy for EventsV1 {
         self.0.resource()
     }
 
-    fn check_shape(&self, obj: &Value) -> Result<Vec<String>, String> {
-        self.0.check_shape(obj)
+    fn check_shape(&self, obj: &Value, unknown: Option<&mut Vec<String>>) -> Result<(), String> {
+        self.0.check_shape(obj, unknown)
     }
 
     fn schema(&self, generator: &mut SchemaGenerator) -> Schema {
