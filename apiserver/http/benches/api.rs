@@ -18,6 +18,10 @@ use apiserver_store::{RocksStore, Store, StoreOptions};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
+/// The allocator the `apiserver` binary runs with, so the request path costs what it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONCURRENCY: [usize; 3] = [1, 16, 64];
 const PODS: usize = 10_000;
 const WATCHERS: usize = 1000;

@@ -125,6 +125,8 @@ pub enum Deleted {
 #[derive(Clone)]
 pub struct Registry {
     strategy: Arc<dyn Strategy>,
+    /// The strategy's resource, looked up once (strategies find it in the resource table).
+    resource: &'static ResourceInfo,
     store: Arc<dyn Store>,
     /// Whether writes pass the [`admission`] checks (the server's registries do; a registry
     /// tested alone, without the namespaces and classes they read, does not).
@@ -140,7 +142,7 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// The registry of `strategy`'s resource over `store`.
     pub fn new(strategy: Arc<dyn Strategy>, store: Arc<dyn Store>) -> Self {
-        Self { strategy, store, admission: false }
+        Self { resource: strategy.resource(), strategy, store, admission: false }
     }
 
     /// The registry of every served resource over `store`, with admission: what a server runs.
@@ -150,7 +152,7 @@ impl Registry {
 
     /// The resource served.
     pub fn resource(&self) -> &'static ResourceInfo {
-        self.strategy.resource()
+        self.resource
     }
 
     /// The fields of `body` this resource's type does not know (`fieldValidation`); none when
@@ -693,6 +695,23 @@ impl Registry {
         part: Part,
         tracking: Tracking,
     ) -> Result<Object, ApiError> {
+        self.update_read(namespace, name, body, options, part, tracking, None).await
+    }
+
+    /// [`Self::update_part`] given what the caller already read (a patch or apply reads the
+    /// object to compute the body): the first attempt uses it instead of reading and decoding
+    /// the object again; a retry after a conflict reads afresh.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_read(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        body: Value,
+        options: &WriteOptions,
+        part: Part,
+        tracking: Tracking,
+        mut read: Option<(KeyValue, Object)>,
+    ) -> Result<Object, ApiError> {
         let mut body = self.accept_body(body)?;
         let body_name = meta_str(&body, "name");
         if body_name != name {
@@ -720,14 +739,21 @@ impl Registry {
         };
         let key = self.key(namespace, name)?;
         for _ in 0..UNCONDITIONAL_RETRIES {
-            let current = match self.store.get(&key, 0).await {
-                Ok(current) => current,
-                Err(err) => return Err(self.namespace_missing_first(self.store_error(err, name), namespace).await),
+            let (current, old) = match read.take() {
+                Some(read) => read,
+                None => match self.store.get(&key, 0).await {
+                    Ok(current) => {
+                        let old = self.decode(&current)?;
+                        (current, old)
+                    }
+                    Err(err) => {
+                        return Err(self.namespace_missing_first(self.store_error(err, name), namespace).await);
+                    }
+                },
             };
             if expected.is_some_and(|rv| rv != current.mod_revision) {
                 return Err(ApiError::conflict(self.group_resource(), name, ApiError::OBJECT_MODIFIED));
             }
-            let old = self.decode(&current)?;
             let body_uid = meta_str(&body, "uid");
             if !body_uid.is_empty() && body_uid != meta_str(&old, "uid") {
                 let why = format!(
@@ -944,7 +970,7 @@ impl Registry {
         for _ in 0..UNCONDITIONAL_RETRIES {
             let writer = self.writer(options, &api_version, part, subresource);
             let live = match self.store.get(&key, 0).await {
-                Ok(kv) => Some((self.decode(&kv)?, kv.mod_revision)),
+                Ok(kv) => Some((self.decode(&kv)?, kv)),
                 Err(StoreError::NotFound) if part == Part::Main => None,
                 Err(err) => return Err(self.store_error(err, name)),
             };
@@ -966,11 +992,12 @@ impl Registry {
                         other => other.map(Applied::Created),
                     }
                 }
-                Some((_, revision)) => {
+                Some((live, kv)) => {
                     let mut applied = applied;
-                    server_side::set_precondition(&mut applied, &config, &revision.to_string());
+                    server_side::set_precondition(&mut applied, &config, &kv.mod_revision.to_string());
+                    let read = Some((kv, live));
                     let updated = self
-                        .update_part(namespace, name, Value::Object(applied), options, part, Tracking::Applied)
+                        .update_read(namespace, name, Value::Object(applied), options, part, Tracking::Applied, read)
                         .await;
                     match updated {
                         // Changed or deleted meanwhile: apply again.
@@ -992,13 +1019,16 @@ impl Registry {
         options: WriteOptions,
         part: Part,
     ) -> Result<Object, ApiError> {
+        let key = self.key(namespace, name)?;
         for _ in 0..UNCONDITIONAL_RETRIES {
-            let current = match self.get(namespace, name, None).await {
-                Ok(current) => current,
-                Err(err) => return Err(self.namespace_missing_first(err, namespace).await),
+            let kv = match self.store.get(&key, 0).await {
+                Ok(kv) => kv,
+                Err(err) => return Err(self.namespace_missing_first(self.store_error(err, name), namespace).await),
             };
+            let current = self.decode(&kv)?;
             let current_rv = meta_str(&current, "resourceVersion").to_string();
-            let patched = patch::apply(kind, &Value::Object(current), patch).map_err(|e| match e {
+            let current = Value::Object(current);
+            let patched = patch::apply(kind, &current, patch).map_err(|e| match e {
                 PatchError::Malformed(why) => ApiError::bad_request(why),
                 PatchError::Failed(why) => {
                     let errors = [FieldError::invalid("patch", patch.to_string(), why)].into_iter().collect();
@@ -1008,7 +1038,10 @@ impl Registry {
             let explicit =
                 patched.pointer("/metadata/resourceVersion").and_then(Value::as_str) != Some(current_rv.as_str());
             let subresource = if part == Part::Status { "status" } else { "" };
-            match self.update_part(namespace, name, patched, &options, part, Tracking::Update(subresource)).await {
+            let Value::Object(current) = current else { unreachable!("decoded as an object") };
+            let read = Some((kv, current));
+            let tracking = Tracking::Update(subresource);
+            match self.update_read(namespace, name, patched, &options, part, tracking, read).await {
                 Err(err) if err.code() == 409 && err.reason() == "Conflict" && !explicit => continue,
                 other => return other,
             }

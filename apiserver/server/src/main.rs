@@ -43,6 +43,10 @@ struct Args {
     /// leaves them to separate processes.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     controllers: bool,
+    /// Run the scheduler in this process (with the controllers); `--scheduler=false` leaves it
+    /// to a separate `scheduler` process.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    scheduler: bool,
     /// Seconds without a heartbeat after which a node is marked NotReady/Unknown.
     #[arg(long, default_value_t = 40)]
     node_monitor_grace_period: u64,
@@ -149,8 +153,16 @@ async fn start_control_plane(args: &Args, url: &str, pki: &Pki) -> anyhow::Resul
         root_ca: Some(pki.ca_cert.clone()),
         ..Default::default()
     };
-    let scheduler = apiserver_scheduler::run(client.clone(), apiserver_scheduler::SchedulerOptions::default());
+    let scheduler = args
+        .scheduler
+        .then(|| apiserver_scheduler::run(client.clone(), apiserver_scheduler::SchedulerOptions::default()));
     Ok(tokio::spawn(async move {
+        let scheduler = async {
+            match scheduler {
+                Some(scheduler) => scheduler.await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = apiserver_controllers::run(client, options) => {}
             result = scheduler => if let Err(err) = result { tracing::error!(%err, "scheduler stopped") },

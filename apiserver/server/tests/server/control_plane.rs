@@ -283,3 +283,49 @@ async fn control_plane_node_loss_marks_it_unknown_evicts_and_replaces_its_pods()
         })
     }));
 }
+
+/// A sibling binary of this workspace (`target/<profile>/<name>`): tests live in `deps/`.
+fn workspace_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().and_then(|deps| deps.parent()).unwrap().join(name);
+    assert!(path.exists(), "{} not built (cargo build --workspace builds it)", path.display());
+    path
+}
+
+/// Kills a child process when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_plane_scheduler_runs_as_its_own_process() {
+    let cluster = Cluster::start_with(&["--scheduler=false"]).await;
+    let nodes = cluster.simulated_nodes("solo", 1);
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "default");
+    let pod = json!({"metadata": {"name": "waits"}, "spec": {"containers": [{"name": "c", "image": "pause"}]}});
+    pods.create(&PostParams::default(), &serde_json::from_value(pod).unwrap()).await.unwrap();
+    // The controllers run in the server, the scheduler does not: nobody binds the pod.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pending = pods.get("waits").await.unwrap();
+    assert_eq!(pending.spec.unwrap().node_name, None, "bound without a scheduler");
+
+    let _scheduler = Child(
+        std::process::Command::new(workspace_binary("scheduler"))
+            .arg("--kubeconfig")
+            .arg(cluster.kubeconfig())
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("the scheduler binary starts"),
+    );
+    let node = eventually("the scheduler process to bind the pod", WAIT, || async {
+        pods.get("waits").await.ok()?.spec?.node_name
+    })
+    .await;
+    assert_eq!(node, "solo-0");
+    nodes.abort();
+}
