@@ -47,6 +47,14 @@ impl SelectableField {
         Self { name, read: Read::FirstOf(paths) }
     }
 
+    /// The paths of the object this field's value comes from.
+    pub fn reads(&self) -> &[&'static str] {
+        match &self.read {
+            Read::Path { .. } => std::slice::from_ref(&self.name),
+            Read::FirstOf(paths) => paths,
+        }
+    }
+
     /// The text a selector compares for this field of `obj`.
     pub fn value<'a>(&self, obj: &'a Object) -> Cow<'a, str> {
         match self.read {

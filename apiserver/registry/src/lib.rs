@@ -18,6 +18,7 @@ pub mod metadata;
 pub mod object;
 pub mod patch;
 mod pod_actions;
+mod pruned;
 mod raw;
 mod registry;
 pub mod resources;

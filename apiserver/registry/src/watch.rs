@@ -21,6 +21,7 @@ use futures::{Stream, StreamExt, stream};
 use serde_json::{Value, json};
 
 use crate::object::{Object, set_meta};
+use crate::pruned::Paths;
 use crate::registry::Registry;
 
 /// The annotation on the bookmark that ends a watch-list's initial events.
@@ -85,6 +86,16 @@ struct Filter {
     fields: FieldSelector,
 }
 
+/// How a watcher's events are made.
+enum Answer {
+    /// Lines from the stored bytes, nothing decoded (no selectors).
+    Lines,
+    /// Lines from the stored bytes; the selectors read only these paths of each change.
+    SelectedLines(Paths),
+    /// Decoded objects (converted versions, or a caller that does not take lines).
+    Objects,
+}
+
 impl Registry {
     /// Watches objects (in a namespace, or everywhere with `None`).
     pub async fn watch(&self, namespace: Option<&str>, options: WatchOptions<'_>) -> Result<EventStream, ApiError> {
@@ -125,17 +136,23 @@ impl Registry {
             Err(err) => return Err(self.store_error(err, "")),
         };
         let registry = self.clone();
-        let lines = options.json_lines
-            && filter.labels.is_empty()
-            && filter.fields.is_empty()
-            && self.strategy().conversion().is_none();
+        let answer = if !options.json_lines || self.strategy().conversion().is_some() {
+            Answer::Objects
+        } else if filter.labels.is_empty() && filter.fields.is_empty() {
+            Answer::Lines
+        } else {
+            Answer::SelectedLines(self.selected_paths(&filter))
+        };
         let live = live
             .map(move |item| match item {
                 Ok(WatchItem::Event(event)) => {
-                    let line = lines.then(|| registry.line(&event.kind, &event.kv, event.prev.as_ref())).flatten();
-                    let converted =
-                        line.or_else(|| registry.convert(&event.kind, &event.kv, event.prev.as_ref(), &filter));
-                    Step::Emit(converted)
+                    let (kind, kv, prev) = (&event.kind, &event.kv, event.prev.as_ref());
+                    let answered = match &answer {
+                        Answer::Lines => registry.line(kind, kv, prev).map(Some),
+                        Answer::SelectedLines(paths) => registry.selected_line(kind, kv, prev, &filter, paths),
+                        Answer::Objects => None,
+                    };
+                    Step::Emit(answered.unwrap_or_else(|| registry.convert(kind, kv, prev, &filter)))
                 }
                 Ok(WatchItem::Progress { revision }) if bookmarks => {
                     Step::Emit(Some(registry.bookmark(revision, false)))
@@ -213,6 +230,53 @@ impl Registry {
             }
         };
         Some(WatchEvent::new(event_kind?, Value::Object(object?)))
+    }
+
+    /// What the selectors of `filter` read: the name, namespace and labels, and the paths of
+    /// each selected field.
+    fn selected_paths(&self, filter: &Filter) -> Paths {
+        let mut paths = vec!["metadata.name", "metadata.namespace", "metadata.labels"];
+        for requirement in filter.fields.requirements() {
+            if let Some(field) = crate::fields::find(self.strategy().selectable_fields(), &requirement.field) {
+                paths.extend_from_slice(field.reads());
+            }
+        }
+        Paths::new(paths)
+    }
+
+    /// The event line of a change for a watcher with selectors, as [`Self::convert`] decides it
+    /// but reading only the selected paths of each state and answering with the stored bytes:
+    /// `Some(None)` when the change means nothing to this watcher, `None` when the bytes are
+    /// not of the expected form (the caller decodes).
+    fn selected_line(
+        &self,
+        kind: &EventKind,
+        kv: &KeyValue,
+        prev: Option<&KeyValue>,
+        filter: &Filter,
+        paths: &Paths,
+    ) -> Option<Option<WatchEvent>> {
+        let passes = |stored: &[u8]| -> Option<bool> {
+            Some(self.matches(&paths.decode(stored)?, &filter.labels, &filter.fields))
+        };
+        let revision = kv.mod_revision;
+        let before = match prev {
+            Some(prev) => passes(&prev.value)?,
+            None => false,
+        };
+        let (event_kind, bytes) = match kind {
+            EventKind::Delete => (before.then_some("DELETED"), prev.map(|p| &p.value)),
+            EventKind::Put => match (passes(&kv.value)?, before) {
+                (true, true) => (Some("MODIFIED"), Some(&kv.value)),
+                (true, false) => (Some("ADDED"), Some(&kv.value)),
+                (false, true) => (Some("DELETED"), prev.map(|p| &p.value)),
+                (false, false) => (None, None),
+            },
+        };
+        match (event_kind, bytes) {
+            (Some(event_kind), Some(bytes)) => WatchEvent::from_stored(event_kind, bytes, revision).map(Some),
+            _ => Some(None),
+        }
     }
 
     /// The event line of a change for a watcher without selectors: what happened follows from

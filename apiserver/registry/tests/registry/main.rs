@@ -434,6 +434,40 @@ mod watch {
         }
     }
 
+    /// With selectors too: the lines (selectors reading only the fields they compare) are the
+    /// decoded events through every transition, and changes that do not concern the watcher
+    /// send nothing.
+    #[tokio::test]
+    async fn json_lines_with_selectors_equal_the_decoded_events() {
+        let store = store();
+        let configmaps = registry(ConfigMaps, &store);
+        let start = store.current_revision().to_string();
+        let selected = |lines| WatchOptions {
+            field_selector: Some("metadata.name!=other"),
+            json_lines: lines,
+            ..options(Some(&start), Some("tier=web"))
+        };
+        let mut decoded = configmaps.watch(Some("d"), selected(false)).await.unwrap();
+        let mut lines = configmaps.watch(Some("d"), selected(true)).await.unwrap();
+        configmaps.create(Some("d"), cm("other", json!({"tier": "web"})), WRITE).await.unwrap();
+        let created = configmaps.create(Some("d"), cm("a", json!({"tier": "db"})), WRITE).await.unwrap();
+        let mut body = Value::Object(created);
+        body["metadata"].as_object_mut().unwrap().remove("resourceVersion");
+        for tier in ["web", "web", "cache", "web"] {
+            body["metadata"]["labels"] = json!({"tier": tier});
+            body["data"] = json!({"seen": tier});
+            configmaps.update(Some("d"), "a", body.clone(), WRITE).await.unwrap();
+        }
+        configmaps.delete(Some("d"), "a", &DeleteOptions::default()).await.unwrap();
+        for kind in ["ADDED", "MODIFIED", "DELETED", "ADDED", "DELETED"] {
+            let expected = next(&mut decoded).await;
+            let line = next(&mut lines).await;
+            assert_eq!((line.kind, expected.kind), (kind, kind));
+            let bytes = line.line.expect("a ready-made line");
+            assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), expected.to_json());
+        }
+    }
+
     #[tokio::test]
     async fn without_resource_version_it_sends_current_state_then_changes() {
         let store = store();
