@@ -55,7 +55,11 @@ pub struct SchedulerOptions {
     /// Unschedulable pods are retried at least this often even without cluster changes.
     /// Default 60 s (upstream: 5 min; ours is shorter because our node events are coarser).
     pub unschedulable_retry: Duration,
-    /// Bindings in flight at once. Default 64.
+    /// Bindings in flight at once. Default 256: a bind is one write, whose latency under load
+    /// is the store's group-commit sync (tens of ms), so throughput is about this many per
+    /// sync; upstream does not cap bindings in flight (one goroutine each) beyond its client's
+    /// rate limit. (Measured at 1,000 nodes: 64 → 619 pods/s, 256 → 2,084, 1,024 → 2,486;
+    /// kube-rs speaks HTTP/1.1, so each binding in flight is a connection.)
     pub bind_concurrency: usize,
     /// Status patches and victim deletions in flight at once. Default 16.
     pub status_concurrency: usize,
@@ -73,7 +77,7 @@ impl Default for SchedulerOptions {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(10),
             unschedulable_retry: Duration::from_secs(60),
-            bind_concurrency: 64,
+            bind_concurrency: 256,
             status_concurrency: 16,
             event_concurrency: 8,
             event_queue: 1024,

@@ -10,7 +10,8 @@
 //! - the apiserver process's RSS (current and peak) at that scale.
 //!
 //! Run: `ci/bench` or `cargo bench --workspace --profile dev --bench control_plane`; scale
-//! with BENCH_NODES (5000), BENCH_PODS (30000), BENCH_REPLICAS (1000).
+//! with BENCH_NODES (5000), BENCH_PODS (30000), BENCH_REPLICAS (1000); BENCH_BIND_CONCURRENCY
+//! sets the scheduler's bindings in flight (its default otherwise).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -178,7 +179,12 @@ async fn run() {
         .expect("pods created");
     let created = start.elapsed();
     let scheduling = Instant::now();
-    let scheduler = tokio::spawn(apiserver_scheduler::run(client.clone(), Default::default()));
+    let defaults = apiserver_scheduler::SchedulerOptions::default();
+    let scheduler_options = apiserver_scheduler::SchedulerOptions {
+        bind_concurrency: env_usize("BENCH_BIND_CONCURRENCY", defaults.bind_concurrency),
+        ..defaults
+    };
+    let scheduler = tokio::spawn(apiserver_scheduler::run(client.clone(), scheduler_options));
     let (bound, last) = tokio::time::timeout(Duration::from_secs(900), bound_watch)
         .await
         .ok()
