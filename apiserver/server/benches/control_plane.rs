@@ -4,7 +4,7 @@
 //! - time to register N nodes (all Ready);
 //! - P pods created by 64 concurrent clients (creates/s), then scheduler throughput: pods/s
 //!   from the scheduler's start until every pod is bound, while the nodes start the bound
-//!   pods (status writes) at the same time;
+//!   pods (status writes) at the same time; then until every pod is Running;
 //! - a Deployment of R replicas: time until all available, then a rolling update until
 //!   every replica runs the new template;
 //! - the apiserver process's RSS (current and peak) at that scale.
@@ -137,29 +137,36 @@ async fn run() {
         .await
         .unwrap();
     let pod_api: Api<Pod> = Api::namespaced(client.clone(), "bench");
-    let bound_watch = {
+    // One watch of the bench pods reports when the last was bound (through `bound_tx`), then
+    // returns when the last is Running.
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel::<(usize, Instant)>();
+    let running_watch = {
         let api = pod_api.clone();
         tokio::spawn(async move {
-            let mut bound = std::collections::HashSet::new();
+            let (mut bound, mut running) = (std::collections::HashSet::new(), std::collections::HashSet::new());
             let mut events = watcher(api, watcher::Config::default()).boxed();
-            let mut last = Instant::now();
+            let mut bound_tx = Some(bound_tx);
+            let (mut last_bound, mut last_running) = (Instant::now(), Instant::now());
             while let Ok(Some(event)) = events.try_next().await {
-                let pods: Vec<Pod> = match event {
-                    watcher::Event::Apply(p) | watcher::Event::InitApply(p) => vec![p],
-                    _ => Vec::new(),
-                };
-                for pod in pods {
-                    if pod.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some()
-                        && bound.insert(pod.metadata.name.clone().unwrap_or_default())
-                    {
-                        last = Instant::now();
-                    }
+                let (watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) = event else { continue };
+                let name = pod.metadata.name.clone().unwrap_or_default();
+                if pod.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() && bound.insert(name.clone()) {
+                    last_bound = Instant::now();
                 }
-                if bound.len() >= pods_target() {
+                let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+                if phase == Some("Running") && running.insert(name) {
+                    last_running = Instant::now();
+                }
+                if bound.len() >= pods_target()
+                    && let Some(tx) = bound_tx.take()
+                {
+                    let _ = tx.send((bound.len(), last_bound));
+                }
+                if running.len() >= pods_target() {
                     break;
                 }
             }
-            (bound.len(), last)
+            (running.len(), last_running)
         })
     };
     let start = Instant::now();
@@ -185,7 +192,7 @@ async fn run() {
         ..defaults
     };
     let scheduler = tokio::spawn(apiserver_scheduler::run(client.clone(), scheduler_options));
-    let (bound, last) = tokio::time::timeout(Duration::from_secs(900), bound_watch)
+    let (bound, last) = tokio::time::timeout(Duration::from_secs(900), bound_rx)
         .await
         .ok()
         .and_then(|r| r.ok())
@@ -200,6 +207,17 @@ async fn run() {
         "| {bound} of {pods} pending pods bound onto {nodes} nodes (scheduler start -> last bound) | {:.1} s | {:.0} pods/s |",
         took.as_secs_f64(),
         bound as f64 / took.as_secs_f64()
+    );
+    // The nodes start what was bound; the Deployment is measured once the cluster is quiet.
+    let (running, last_running) = tokio::time::timeout(Duration::from_secs(900), running_watch)
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .unwrap_or((0, Instant::now()));
+    let took = last_running.duration_since(scheduling).as_secs_f64();
+    println!(
+        "| {running} of {pods} pods Running (scheduler start -> last Running) | {took:.1} s | {:.0} pods/s |",
+        running as f64 / took
     );
     let (rss, peak) = server.rss_mib();
     println!("| apiserver RSS with {pods} pods | {rss:.0} MiB (peak {peak:.0}) |");
