@@ -57,18 +57,24 @@ pub fn node_selector(errors: &mut FieldErrors, path: &Path, selector: &Value) {
         return;
     }
     for (i, term) in terms.iter().enumerate() {
-        let at = terms_path.index(i);
-        for (j, requirement) in items(term, "matchExpressions").iter().enumerate() {
-            node_label_requirement(errors, &at.child("matchExpressions").index(j), requirement);
-        }
-        for (j, requirement) in items(term, "matchFields").iter().enumerate() {
-            node_field_requirement(errors, &at.child("matchFields").index(j), requirement);
-        }
+        node_selector_term(errors, &terms_path.index(i), term, true);
+    }
+}
+
+/// `ValidateNodeSelectorTerm`: its label and field requirements. `check_values` is false for a
+/// pod's preferred node affinity terms, which may name label values no node has (they only
+/// weigh).
+pub fn node_selector_term(errors: &mut FieldErrors, path: &Path, term: &Value, check_values: bool) {
+    for (j, requirement) in items(term, "matchExpressions").iter().enumerate() {
+        node_label_requirement(errors, &path.child("matchExpressions").index(j), requirement, check_values);
+    }
+    for (j, requirement) in items(term, "matchFields").iter().enumerate() {
+        node_field_requirement(errors, &path.child("matchFields").index(j), requirement);
     }
 }
 
 /// `ValidateNodeSelectorRequirement`.
-fn node_label_requirement(errors: &mut FieldErrors, path: &Path, requirement: &Value) {
+fn node_label_requirement(errors: &mut FieldErrors, path: &Path, requirement: &Value, check_values: bool) {
     let values = items(requirement, "values");
     match text(requirement, "operator") {
         "In" | "NotIn" if values.is_empty() => errors
@@ -85,7 +91,9 @@ fn node_label_requirement(errors: &mut FieldErrors, path: &Path, requirement: &V
         other => errors.push(FieldError::invalid(path.child("operator"), other, "not a valid selector operator")),
     }
     qualified_name(errors, &path.child("key"), text(requirement, "key"));
-    label_values(errors, &path.child("values"), values);
+    if check_values {
+        label_values(errors, &path.child("values"), values);
+    }
 }
 
 /// `ValidateNodeFieldSelectorRequirement`: only `metadata.name`, with one value.

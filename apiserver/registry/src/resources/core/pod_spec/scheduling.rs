@@ -8,7 +8,8 @@ use apiserver_machinery::names;
 use serde_json::Value;
 
 use super::{field, int, invalid_each, list, one_of, text};
-use crate::resources::checks::{self, qualified_name, selectors::label_selector};
+use crate::resources::checks::selectors::{self, label_selector};
+use crate::resources::checks::{self, qualified_name};
 
 const TAINT_EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
 const SCHEDULE_ACTIONS: &[&str] = &["DoNotSchedule", "ScheduleAnyway"];
@@ -68,14 +69,13 @@ pub(super) fn validate_affinity(affinity: &Value, path: &Path, errors: &mut Fiel
     if let Some(node) = field(affinity, "nodeAffinity") {
         let at = path.child("nodeAffinity");
         if let Some(required) = field(node, "requiredDuringSchedulingIgnoredDuringExecution") {
-            validate_node_selector(required, &at.child("requiredDuringSchedulingIgnoredDuringExecution"), errors);
+            selectors::node_selector(errors, &at.child("requiredDuringSchedulingIgnoredDuringExecution"), required);
         }
         let preferred_path = at.child("preferredDuringSchedulingIgnoredDuringExecution");
         for (i, term) in list(node, "preferredDuringSchedulingIgnoredDuringExecution").iter().enumerate() {
             validate_weight(term, &preferred_path.index(i), errors);
-            // Preferred terms may name label values no node has (they only weigh).
             let preference = term.get("preference").unwrap_or(&Value::Null);
-            validate_node_selector_term(preference, false, &preferred_path.index(i).child("preference"), errors);
+            selectors::node_selector_term(errors, &preferred_path.index(i).child("preference"), preference, false);
         }
     }
     for kind in ["podAffinity", "podAntiAffinity"] {
@@ -98,65 +98,6 @@ fn validate_weight(term: &Value, path: &Path, errors: &mut FieldErrors) {
     let weight = int(term, "weight").unwrap_or(0);
     if !(1..=100).contains(&weight) {
         errors.push(FieldError::invalid(path.child("weight"), weight, "must be in the range 1-100"));
-    }
-}
-
-/// Upstream's `ValidateNodeSelector` for required node affinity.
-fn validate_node_selector(selector: &Value, path: &Path, errors: &mut FieldErrors) {
-    let terms = list(selector, "nodeSelectorTerms");
-    let terms_path = path.child("nodeSelectorTerms");
-    if terms.is_empty() {
-        errors.push(FieldError::required(terms_path, "must have at least one node selector term"));
-        return;
-    }
-    for (i, term) in terms.iter().enumerate() {
-        validate_node_selector_term(term, true, &terms_path.index(i), errors);
-    }
-}
-
-fn validate_node_selector_term(term: &Value, check_values: bool, path: &Path, errors: &mut FieldErrors) {
-    for (j, requirement) in list(term, "matchExpressions").iter().enumerate() {
-        let at = path.child("matchExpressions").index(j);
-        let values = list(requirement, "values");
-        match text(requirement, "operator") {
-            "In" | "NotIn" if values.is_empty() => errors
-                .push(FieldError::required(at.child("values"), "must be specified when `operator` is 'In' or 'NotIn'")),
-            "Exists" | "DoesNotExist" if !values.is_empty() => errors.push(FieldError::forbidden(
-                at.child("values"),
-                "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-            )),
-            "Gt" | "Lt" if values.len() != 1 => errors.push(FieldError::required(
-                at.child("values"),
-                "must be specified single value when `operator` is 'Lt' or 'Gt'",
-            )),
-            "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt" => {}
-            other => errors.push(FieldError::invalid(at.child("operator"), other, "not a valid selector operator")),
-        }
-        qualified_name(errors, &at.child("key"), text(requirement, "key"));
-        if check_values {
-            label_values(values, &at.child("values"), errors);
-        }
-    }
-    for (j, requirement) in list(term, "matchFields").iter().enumerate() {
-        let at = path.child("matchFields").index(j);
-        let values = list(requirement, "values");
-        match text(requirement, "operator") {
-            "In" | "NotIn" if values.len() != 1 => errors.push(FieldError::required(
-                at.child("values"),
-                "must be only one value when `operator` is 'In' or 'NotIn' for node field selector",
-            )),
-            "In" | "NotIn" => {}
-            other => errors.push(FieldError::invalid(at.child("operator"), other, "not a valid selector operator")),
-        }
-        let key = text(requirement, "key");
-        if key != "metadata.name" {
-            errors.push(FieldError::invalid(at.child("key"), key, "not a valid field selector key"));
-        } else {
-            for (k, value) in values.iter().enumerate() {
-                let value = value.as_str().unwrap_or_default();
-                invalid_each(errors, &at.child("values").index(k), value, names::dns1123_subdomain(value));
-            }
-        }
     }
 }
 
@@ -198,14 +139,6 @@ fn validate_pod_affinity_term(term: &Value, path: &Path, errors: &mut FieldError
         errors.push(FieldError::required(path.child("topologyKey"), "can not be empty"));
     }
     qualified_name(errors, &path.child("topologyKey"), topology_key);
-}
-
-/// Label values: each one at `path[i]`.
-fn label_values(values: &[Value], path: &Path, errors: &mut FieldErrors) {
-    for (i, value) in values.iter().enumerate() {
-        let value = value.as_str().unwrap_or_default();
-        invalid_each(errors, &path.index(i), value, names::label_value(value));
-    }
 }
 
 /// The label keys a selector uses (`matchLabels` and `matchExpressions`).
