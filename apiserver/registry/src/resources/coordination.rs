@@ -50,6 +50,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     fn lease(spec: Value) -> Object {
         let Value::Object(obj) = json!({"metadata": {"name": "node-1", "namespace": "kube-node-lease"}, "spec": spec})
@@ -57,10 +58,6 @@ mod tests {
             unreachable!()
         };
         obj
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     #[test]

@@ -194,6 +194,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     fn object(value: Value) -> Object {
         let Value::Object(obj) = value else { panic!("an object") };
@@ -214,10 +215,6 @@ mod tests {
         {
             assert!(check_schedule(bad).is_err(), "{bad}");
         }
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     #[test]

@@ -144,16 +144,13 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     fn node(spec: Value, status: Value) -> Object {
         let Value::Object(obj) = json!({"metadata": {"name": "node-1"}, "spec": spec, "status": status}) else {
             unreachable!()
         };
         obj
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     /// What the node agent registers.

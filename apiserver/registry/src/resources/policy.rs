@@ -76,16 +76,13 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     fn budget(spec: Value) -> Object {
         let Value::Object(obj) = json!({"metadata": {"name": "web", "namespace": "default"}, "spec": spec}) else {
             unreachable!()
         };
         obj
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     #[test]

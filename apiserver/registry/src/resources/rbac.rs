@@ -193,15 +193,12 @@ pub fn validate_cluster_role_binding_update(new: &Object, old: &Object) -> Field
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     fn object(value: Value) -> Object {
         let Value::Object(mut obj) = value else { panic!("an object") };
         default_binding(&mut obj);
         obj
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     #[test]

@@ -127,6 +127,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     fn object(value: Value) -> Object {
         let Value::Object(obj) = value else { panic!("an object") };
@@ -151,10 +152,6 @@ mod tests {
             json!({"replicas": 1, "selector": selector,
                    "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}),
         )
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     fn fields(errors: &FieldErrors) -> Vec<String> {

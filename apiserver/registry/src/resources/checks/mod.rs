@@ -171,6 +171,17 @@ pub fn no_backsteps(errors: &mut FieldErrors, path: &Path, value: &str) {
     }
 }
 
+/// What the validation tests of every resource share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use apiserver_machinery::field::FieldErrors;
+
+    /// The errors as their messages (`path: reason: detail`).
+    pub fn messages(errors: &FieldErrors) -> Vec<String> {
+        errors.iter().map(ToString::to_string).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -344,6 +344,7 @@ impl Strategy for Pods {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     #[test]
     fn pull_policy_defaults() {
@@ -375,10 +376,6 @@ mod tests {
     fn nginx() -> Object {
         pod(json!({"containers": [{"name": "nginx", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}],
                    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "web", "effect": "NoSchedule"}]}))
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     #[test]

@@ -307,14 +307,11 @@ fn class_parameters(errors: &mut FieldErrors, path: &Path, parameters: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     fn object(value: Value) -> Object {
         let Value::Object(obj) = value else { panic!("an object") };
         obj
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     fn backend(service: &str, port: Value) -> Value {

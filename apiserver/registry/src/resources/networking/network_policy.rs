@@ -181,6 +181,7 @@ fn ip_block(errors: &mut FieldErrors, path: &Path, block: &Value, known_cidrs: &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     fn policy(spec: Value) -> Object {
         let Value::Object(mut obj) = json!({"metadata": {"name": "p", "namespace": "default"}, "spec": spec}) else {
@@ -188,10 +189,6 @@ mod tests {
         };
         default_network_policy(&mut obj);
         obj
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     #[test]

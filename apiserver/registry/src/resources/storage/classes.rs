@@ -105,15 +105,12 @@ pub fn validate_class_update(new: &Object, old: &Object) -> FieldErrors {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     fn class(value: Value) -> Object {
         let Value::Object(mut obj) = value else { panic!("an object") };
         default_class(&mut obj);
         obj
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     #[test]

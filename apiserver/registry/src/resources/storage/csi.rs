@@ -259,14 +259,11 @@ pub fn validate_capacity_update(new: &Object, old: &Object) -> FieldErrors {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     fn object(value: Value) -> Object {
         let Value::Object(obj) = value else { panic!("an object") };
         obj
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     #[test]

@@ -303,6 +303,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::resources::checks::testing::messages;
 
     fn volume(spec: Value) -> Object {
         let Value::Object(obj) = json!({"metadata": {"name": "pv-1"}, "spec": spec}) else { unreachable!() };
@@ -317,10 +318,6 @@ mod tests {
                "hostPath": {"path": "/var/lib/kybernetes/volumes/pvc-u1", "type": "DirectoryOrCreate"},
                "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
                    {"key": "kubernetes.io/hostname", "operator": "In", "values": ["node-1"]}]}]}}})
-    }
-
-    fn messages(errors: &FieldErrors) -> Vec<String> {
-        errors.iter().map(ToString::to_string).collect()
     }
 
     #[test]
