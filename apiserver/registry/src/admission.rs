@@ -60,7 +60,6 @@ fn name_for_errors(obj: &Object) -> &str {
     }
 }
 
-/// The stored object at `key`, decoded; `None` when there is none.
 /// A namespace's `status.phase` (empty when unset), or `None` when the namespace does not
 /// exist. Every namespaced create asks, so only the phase is decoded.
 async fn namespace_phase(store: &dyn Store, ns: &str) -> Result<Option<String>, ApiError> {
@@ -74,16 +73,12 @@ async fn namespace_phase(store: &dyn Store, ns: &str) -> Result<Option<String>, 
         #[serde(default)]
         phase: Option<String>,
     }
-    match store.get(keys::object("", "namespaces", None, ns).as_bytes(), 0).await {
-        Ok(kv) => serde_json::from_slice::<Namespace>(&kv.value)
-            .map(|n| Some(n.status.and_then(|s| s.phase).unwrap_or_default()))
-            .map_err(ApiError::internal),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(err) => Err(ApiError::internal(err)),
-    }
+    let namespace: Option<Namespace> = read(store, &keys::object("", "namespaces", None, ns)).await?;
+    Ok(namespace.map(|n| n.status.and_then(|s| s.phase).unwrap_or_default()))
 }
 
-async fn read(store: &dyn Store, key: &str) -> Result<Option<Object>, ApiError> {
+/// The stored object at `key`, decoded as `T`; `None` when there is none.
+async fn read<T: serde::de::DeserializeOwned>(store: &dyn Store, key: &str) -> Result<Option<T>, ApiError> {
     match store.get(key.as_bytes(), 0).await {
         Ok(kv) => serde_json::from_slice(&kv.value).map(Some).map_err(ApiError::internal),
         Err(StoreError::NotFound) => Ok(None),
